@@ -1,0 +1,82 @@
+"""Plain values passed between ingest stages: raw items from sources and parsed messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+#: Roles a participant can have in a message, in the order they are shown.
+ROLES = ("from", "sender", "reply_to", "to", "cc", "bcc")
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """One message's exact bytes as a source delivered them.
+
+    ``folder`` is the folder name within the source ("INBOX", "Sent",
+    "Customers/Acme"), ``origin`` a human locator for messages
+    ("/path/x.mbox#12", "/path/Maildir/cur/17:2,S") used in reports.
+    """
+
+    data: bytes
+    folder: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class Address:
+    """A decoded mailbox: display name and address (address lower-cased, IDNA host)."""
+
+    name: str
+    email: str
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class Participant:
+    role: str
+    address: Address
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """Everything Dossier reads out of one message.
+
+    ``date`` is timezone-aware UTC or None; ``date_offset`` the original UTC
+    offset in minutes; ``date_source`` says where the date came from
+    ("date" header, "received" header, or None when neither gave one: the
+    caller then uses the import time). ``defects`` are human-readable notes on
+    what was wrong and how it was recovered.
+    """
+
+    message_id: str | None
+    subject: str
+    participants: tuple[Participant, ...]
+    date: datetime | None
+    date_offset: int | None
+    date_source: str | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    text: str
+    is_html_only: bool
+    attachments: tuple[Attachment, ...]
+    defects: tuple[str, ...] = field(default=())
+
+    def addresses(self, *roles: str) -> tuple[Address, ...]:
+        """The addresses with any of ``roles`` (all roles when none given), in order."""
+        return tuple(p.address for p in self.participants if not roles or p.role in roles)
+
+    @property
+    def sender(self) -> Address | None:
+        found = self.addresses("from")
+        return found[0] if found else None
