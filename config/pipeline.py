@@ -1,0 +1,369 @@
+"""The import pipeline in one place: source -> raw store -> parse -> rows -> link -> index.
+
+Per batch: raw bytes are written to the raw store first, then one database
+transaction saves messages, participants, folder copies and links, then the index
+documents are committed, then the messages are marked indexed. A crash at any point
+leaves raw blobs without rows (harmless, reused on the next run) or rows not yet
+indexed (picked up by :func:`index_pending` at the start of the next run).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from index import Document, SearchIndex, build_document
+from ingest import (
+    AttachmentRow,
+    Message,
+    MessageCopy,
+    ParsedMessage,
+    ParseError,
+    ParticipantRow,
+    RawItem,
+    RawStore,
+    iter_source,
+    parse_message,
+)
+from linker import Directory, customers_by_message, link_message, load_directory, load_freemail, relink
+
+from .db import make_engine, make_sessionmaker
+from .settings import Settings, check_writable
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[Iterable], Iterable]
+
+
+def _identity(items: Iterable) -> Iterable:
+    return items
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Archive:
+    """An opened data directory: settings, database sessions, raw store and search index."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        self.sessions = make_sessionmaker(self.engine)
+        self.raw = RawStore(settings.raw_path, fsync=settings.fsync)
+        self.index = SearchIndex(settings.index_path)
+
+    def directory(self, session: Session) -> Directory:
+        s = self.settings
+        return load_directory(
+            session,
+            own_domains=s.own_domains,
+            own_addresses=s.own_addresses,
+            freemail=load_freemail(extra=s.freemail_add, exclude=s.freemail_remove),
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+@dataclass
+class ImportReport:
+    seen: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    linked: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # files a source could not read
+
+    def summary(self) -> dict:
+        return {
+            "seen": self.seen,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "failed": self.failed,
+            "linked": self.linked,
+            "seconds": round(self.seconds, 3),
+            "unreadable": len(self.unreadable),
+        }
+
+
+@dataclass
+class _Outcome:
+    message: Message
+    parsed: ParsedMessage | None
+
+
+def import_paths(
+    archive: Archive,
+    paths: Sequence[Path],
+    *,
+    account: str = "local",
+    progress: Progress = _identity,
+) -> ImportReport:
+    """Import every message under ``paths``; re-running adds nothing already stored.
+
+    Raises SourceError for a path that cannot be read at all (before anything is written),
+    RawStoreError / SearchIndexError when the data directory cannot be written.
+    """
+    check_writable(archive.settings.data_dir)
+    report = ImportReport()
+    started = time.monotonic()
+    index_pending(archive)
+    with archive.sessions() as session:
+        directory = archive.directory(session)
+
+    def unreadable(origin: str, reason: str) -> None:
+        log.warning("cannot read %s: %s", origin, reason)
+        report.unreadable.append((origin, reason))
+
+    def items() -> Iterator[RawItem]:
+        for path in paths:
+            yield from iter_source(Path(path), on_error=unreadable)
+
+    batch: list[tuple[RawItem, str]] = []
+    for item in progress(items()):
+        report.seen += 1
+        sha, _ = archive.raw.put(item.data)
+        batch.append((item, sha))
+        if len(batch) >= archive.settings.batch_size:
+            _import_batch(archive, batch, account, directory, report)
+            batch = []
+    if batch:
+        _import_batch(archive, batch, account, directory, report)
+    report.seconds = time.monotonic() - started
+    log.info("import: %s", report.summary())
+    return report
+
+
+def _import_batch(
+    archive: Archive,
+    batch: list[tuple[RawItem, str]],
+    account: str,
+    directory: Directory,
+    report: ImportReport,
+) -> None:
+    now = _utcnow()
+    outcomes: list[_Outcome] = []
+    with archive.sessions.begin() as session:
+        shas = list({sha for _, sha in batch})
+        known = {m.sha256: m for m in session.scalars(select(Message).where(Message.sha256.in_(shas)))}
+        for item, sha in batch:
+            message = known.get(sha)
+            if message is not None:
+                report.duplicates += 1
+            else:
+                message, parsed = _store_message(session, item, sha, now, report)
+                known[sha] = message
+                if parsed is not None:
+                    outcomes.append(_Outcome(message, parsed))
+                    if link_message(session, message, parsed.participants, directory):
+                        report.linked += 1
+            _add_copy(session, message, account, item, now)
+        session.flush()
+        documents = _documents(session, outcomes)
+    _index_documents(archive, documents)
+
+
+def _store_message(
+    session: Session, item: RawItem, sha: str, now: datetime, report: ImportReport
+) -> tuple[Message, ParsedMessage | None]:
+    try:
+        parsed = parse_message(item.data)
+    except ParseError as exc:
+        return _failed(session, item, sha, now, report, str(exc)), None
+    except Exception as exc:  # a parser bug must not lose the message: keep it as failed
+        log.exception("parser crashed on %s", item.origin)
+        return _failed(session, item, sha, now, report, f"parser error: {type(exc).__name__}: {exc}"), None
+    sender = parsed.sender
+    message = Message(
+        sha256=sha,
+        size=len(item.data),
+        status="ok",
+        header_message_id=(parsed.message_id or None) and parsed.message_id[:998],
+        subject=parsed.subject,
+        from_name=sender.name if sender else "",
+        from_email=sender.email if sender else "",
+        date=parsed.date.replace(tzinfo=None) if parsed.date else now,
+        date_offset=parsed.date_offset,
+        date_source=parsed.date_source or "import",
+        in_reply_to=parsed.in_reply_to and parsed.in_reply_to[:998],
+        references=list(parsed.references),
+        is_html_only=parsed.is_html_only,
+        defects=list(parsed.defects),
+        stored_at=now,
+    )
+    if parsed.message_id:
+        others = session.scalars(
+            select(Message).where(Message.header_message_id == message.header_message_id)
+        ).all()
+        if others:
+            message.is_variant = True
+            for other in others:
+                other.is_variant = True
+    message.participants = [
+        ParticipantRow(role=p.role, name=p.address.name, email=p.address.email, domain=p.address.domain)
+        for p in parsed.participants
+    ]
+    message.attachments = [
+        AttachmentRow(filename=a.filename, content_type=a.content_type, size=a.size)
+        for a in parsed.attachments
+    ]
+    session.add(message)
+    session.flush()
+    report.stored += 1
+    return message, parsed
+
+
+def _failed(session: Session, item: RawItem, sha: str, now: datetime, report: ImportReport, reason: str) -> Message:
+    message = Message(
+        sha256=sha, size=len(item.data), status="failed", error=reason,
+        date=now, date_source="import", stored_at=now, references=[], defects=[],
+    )
+    session.add(message)
+    session.flush()
+    report.failed += 1
+    report.failures.append((item.origin, reason))
+    log.warning("stored %s as failed: %s", item.origin, reason)
+    return message
+
+
+def _add_copy(session: Session, message: Message, account: str, item: RawItem, now: datetime) -> None:
+    if message.id is not None:
+        exists = session.scalar(
+            select(MessageCopy.id).where(
+                MessageCopy.message_id == message.id,
+                MessageCopy.account == account,
+                MessageCopy.folder == item.folder,
+            )
+        )
+        if exists:
+            return
+    pending = [c for c in message.copies if c.account == account and c.folder == item.folder]
+    if not pending:
+        message.copies.append(MessageCopy(account=account, folder=item.folder, origin=item.origin, found_at=now))
+
+
+def _documents(session: Session, outcomes: list[_Outcome]) -> list[tuple[int, Document]]:
+    ids = [o.message.id for o in outcomes]
+    customers = customers_by_message(session, ids)
+    return [
+        (o.message.id, _document(o.message, o.parsed, customers.get(o.message.id, ())))
+        for o in outcomes
+    ]
+
+
+def _document(message: Message, parsed: ParsedMessage, customers: Iterable[int]) -> Document:
+    return build_document(
+        message.sha256,
+        parsed,
+        date=message.date,
+        customers=customers,
+        folders=[c.folder for c in message.copies],
+        accounts=[c.account for c in message.copies],
+    )
+
+
+def _index_documents(archive: Archive, documents: list[tuple[int, Document]]) -> None:
+    if not documents:
+        return
+    with archive.index.writer() as writer:
+        for _, doc in documents:
+            writer.put(doc)
+    with archive.sessions.begin() as session:
+        ids = [mid for mid, _ in documents]
+        for start in range(0, len(ids), 500):
+            session.execute(
+                update(Message).where(Message.id.in_(ids[start:start + 500])).values(indexed_at=_utcnow())
+            )
+
+
+def _reparse(archive: Archive, message: Message) -> ParsedMessage:
+    return parse_message(archive.raw.get(message.sha256))
+
+
+def _documents_for(archive: Archive, session: Session, messages: Sequence[Message]) -> list[tuple[int, Document]]:
+    customers = customers_by_message(session, [m.id for m in messages])
+    docs = []
+    for message in messages:
+        try:
+            parsed = _reparse(archive, message)
+        except ParseError as exc:
+            log.warning("message %s no longer parses: %s", message.short_id, exc)
+            continue
+        docs.append((message.id, _document(message, parsed, customers.get(message.id, ()))))
+    return docs
+
+
+def index_pending(archive: Archive, progress: Progress = _identity) -> int:
+    """Index the stored messages that are not indexed yet (after a crash or a relink)."""
+    done = 0
+    while True:
+        with archive.sessions() as session:
+            messages = session.scalars(
+                select(Message)
+                .where(Message.status == "ok", Message.indexed_at.is_(None))
+                .order_by(Message.id)
+                .limit(archive.settings.batch_size)
+            ).all()
+            if not messages:
+                return done
+            docs = _documents_for(archive, session, messages)
+        _index_documents(archive, docs)
+        skipped = {m.id for m in messages} - {mid for mid, _ in docs}
+        if skipped:  # unparsable now: mark so the loop ends; `dossier status` still counts them
+            with archive.sessions.begin() as session:
+                session.execute(update(Message).where(Message.id.in_(skipped)).values(indexed_at=_utcnow()))
+        done += len(docs)
+
+
+def reindex(archive: Archive, progress: Progress = _identity) -> int:
+    """Rebuild the whole search index from the raw store and database; return documents indexed.
+
+    The new index is built beside the live one and swapped in when complete.
+    """
+    started = _utcnow()
+
+    def documents() -> Iterator[Document]:
+        with archive.sessions() as session:
+            ids = session.scalars(select(Message.id).where(Message.status == "ok").order_by(Message.id)).all()
+            for start in range(0, len(ids), 500):
+                chunk = session.scalars(select(Message).where(Message.id.in_(ids[start:start + 500]))).all()
+                for _, doc in _documents_for(archive, session, chunk):
+                    yield doc
+                session.expunge_all()
+
+    count = archive.index.rebuild(progress(documents()))
+    with archive.sessions.begin() as session:
+        session.execute(
+            update(Message).where(Message.status == "ok", Message.stored_at <= started).values(indexed_at=started)
+        )
+    index_pending(archive)
+    return count
+
+
+def relink_all(archive: Archive, message_ids: Iterable[int] | None = None) -> int:
+    """Recompute links (all messages, or those given) and re-index the messages whose customers changed."""
+    with archive.sessions.begin() as session:
+        report = relink(session, archive.directory(session), message_ids)
+        changed = sorted(report.changed)
+        for start in range(0, len(changed), 500):
+            session.execute(
+                update(Message).where(Message.id.in_(changed[start:start + 500])).values(indexed_at=None)
+            )
+    index_pending(archive)
+    return len(changed)
+
+
+def count_pending(session: Session) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Message).where(Message.status == "ok", Message.indexed_at.is_(None))
+    ) or 0

@@ -1,0 +1,174 @@
+"""Settings: where the data directory is, what ``dossier.toml`` says, and checking both."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+CONFIG_NAME = "dossier.toml"
+DB_NAME = "dossier.db"
+INDEX_DIR = "index"
+RAW_DIR = "raw"
+TEMPLATE = Path(__file__).with_name("dossier.example.toml")
+
+
+class ConfigError(Exception):
+    """The configuration or data directory is wrong; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    config_path: Path
+    database_url: str
+    own_domains: tuple[str, ...] = ()
+    own_addresses: tuple[str, ...] = ()
+    freemail_add: tuple[str, ...] = ()
+    freemail_remove: tuple[str, ...] = ()
+    batch_size: int = 200
+    fsync: bool = True
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / DB_NAME
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / INDEX_DIR
+
+    @property
+    def raw_path(self) -> Path:
+        return self.data_dir / RAW_DIR
+
+
+def default_data_dir() -> Path:
+    """``$DOSSIER_HOME``, else ``$XDG_DATA_HOME/dossier``, else ``~/.local/share/dossier``."""
+    if os.environ.get("DOSSIER_HOME"):
+        return Path(os.environ["DOSSIER_HOME"]).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg).expanduser() / "dossier"
+
+
+# section -> key -> (type, default)
+_SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
+    "database": {"url": (str, "")},
+    "linking": {
+        "own_domains": (list, []),
+        "own_addresses": (list, []),
+        "freemail_add": (list, []),
+        "freemail_remove": (list, []),
+    },
+    "import": {"batch_size": (int, 200), "fsync": (bool, True)},
+}
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist; run `dossier init` or give --config") from None
+    except PermissionError:
+        raise ConfigError(f"cannot read config file {path}: permission denied") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _validate(raw: dict, path: Path) -> dict[str, dict[str, object]]:
+    values: dict[str, dict[str, object]] = {}
+    for section, keys in _SCHEMA.items():
+        values[section] = {key: default for key, (_, default) in keys.items()}
+    for section, table in raw.items():
+        if section not in _SCHEMA:
+            known = ", ".join(f"[{s}]" for s in _SCHEMA)
+            raise ConfigError(f"{path}: unknown section or key {section!r}; known sections are {known}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: {section!r} must be a table ([{section}])")
+        for key, value in table.items():
+            if key not in _SCHEMA[section]:
+                known = ", ".join(_SCHEMA[section])
+                raise ConfigError(f"{path}: unknown key {key!r} in [{section}]; known keys: {known}")
+            kind, _ = _SCHEMA[section][key]
+            if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigError(f"{path}: [{section}] {key} must be a whole number")
+            if kind is not int and not isinstance(value, kind):
+                raise ConfigError(f"{path}: [{section}] {key} must be a {kind.__name__}")
+            if kind is list and not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{path}: [{section}] {key} must be a list of strings")
+            values[section][key] = value
+    if values["import"]["batch_size"] < 1:
+        raise ConfigError(f"{path}: [import] batch_size must be at least 1")
+    return values
+
+
+def load_settings(data_dir: Path | None = None, config_path: Path | None = None) -> Settings:
+    """Settings for ``data_dir`` (default :func:`default_data_dir`) from its ``dossier.toml``.
+
+    Raises ConfigError when the data directory was never initialised or the config is invalid.
+    """
+    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
+    config_path = (config_path or data_dir / CONFIG_NAME).expanduser()
+    if not config_path.exists() and not (data_dir / DB_NAME).exists():
+        raise ConfigError(
+            f"no Dossier archive at {data_dir}; run `dossier init --data-dir {data_dir}` first "
+            "(or set DOSSIER_HOME / --data-dir to your archive)"
+        )
+    values = _validate(_read_toml(config_path), config_path) if config_path.exists() else _validate({}, config_path)
+    url = os.environ.get("DOSSIER_DATABASE_URL") or str(values["database"]["url"]) or f"sqlite:///{data_dir / DB_NAME}"
+    link = values["linking"]
+    return Settings(
+        data_dir=data_dir,
+        config_path=config_path,
+        database_url=url,
+        own_domains=tuple(link["own_domains"]),
+        own_addresses=tuple(link["own_addresses"]),
+        freemail_add=tuple(link["freemail_add"]),
+        freemail_remove=tuple(link["freemail_remove"]),
+        batch_size=int(values["import"]["batch_size"]),
+        fsync=bool(values["import"]["fsync"]),
+    )
+
+
+def init_data_dir(data_dir: Path | None = None, config_path: Path | None = None) -> Path:
+    """Create the data directory (mode 0700) with a commented config; return the config path.
+
+    An existing config is left as it is. Raises ConfigError when the directory cannot be created.
+    """
+    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
+    config_path = (config_path or data_dir / CONFIG_NAME).expanduser()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(data_dir, 0o700)
+        for sub in (RAW_DIR, INDEX_DIR):
+            (data_dir / sub).mkdir(exist_ok=True, mode=0o700)
+        if not config_path.exists():
+            config_path.parent.mkdir(parents=True, exist_ok=True)
+            config_path.write_text(TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
+            os.chmod(config_path, 0o600)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the data directory {data_dir}: {exc.strerror or exc}; "
+            "choose a writable place with --data-dir or DOSSIER_HOME"
+        ) from exc
+    return config_path
+
+
+def check_writable(data_dir: Path) -> None:
+    """Raise ConfigError unless the data directory can be written."""
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"the data directory {data_dir} is not writable; fix its permissions "
+            f"(chmod u+rwx {data_dir}) or use another --data-dir"
+        )
+
+
+def loose_permissions(data_dir: Path) -> bool:
+    """True when group or others can read or enter the data directory."""
+    try:
+        mode = data_dir.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & (stat.S_IRWXG | stat.S_IRWXO))

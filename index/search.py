@@ -1,0 +1,162 @@
+"""Searching the index: query parsing, filters, sorting and highlighted snippets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from whoosh import highlight
+from whoosh.qparser import MultifieldParser
+from whoosh.query import And, DateRange, Every, Or, Query, Term, Wildcard
+
+import unicodedata
+
+from .errors import QueryError
+from .store import SearchIndex
+
+#: Fields a bare word is looked up in.
+DEFAULT_FIELDS = ("subject", "body", "sender", "recipients", "attachment")
+#: Characters around a match in a snippet.
+SNIPPET_CHARS = 240
+MARK_OPEN, MARK_CLOSE = "**", "**"
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What to look for. Empty ``text`` with filters lists the filtered messages."""
+
+    text: str = ""
+    customer_ids: tuple[int, ...] | None = None  # None: no customer filter; (): matches nothing
+    from_address: str | None = None
+    since: datetime | None = None  # naive UTC, inclusive
+    until: datetime | None = None  # naive UTC, exclusive
+    limit: int = 20
+    sort: str = "date"  # "date" (newest first) or "relevance"
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str  # raw SHA-256
+    score: float
+    date: datetime | None
+    snippet: str
+    matched_fields: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: tuple[Hit, ...]
+    total: int  # matching documents, before the limit
+
+
+class _MarkFormatter(highlight.Formatter):
+    """Marks matches as **text**, merging overlapping CJK bigram matches into one mark."""
+
+    between = " … "
+
+    def format_fragment(self, fragment, replace=False):
+        text = fragment.text
+        spans: list[list[int]] = []
+        for t in sorted(fragment.matches, key=lambda t: (t.startchar, t.endchar)):
+            if t.startchar is None:
+                continue
+            if spans and t.startchar <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], t.endchar)
+            else:
+                spans.append([t.startchar, t.endchar])
+        out, pos = [], fragment.startchar
+        for start, end in spans:
+            start = max(start, pos)
+            if start >= end:
+                continue
+            out.append(text[pos:start])
+            out.append(MARK_OPEN + text[start:end] + MARK_CLOSE)
+            pos = end
+        out.append(text[pos:fragment.endchar])
+        return " ".join("".join(out).split())
+
+    def format_token(self, text, token, replace=False):  # required by the base class
+        return MARK_OPEN + highlight.get_text(text, token, replace) + MARK_CLOSE
+
+
+def _parse(ix, text: str) -> Query:
+    text = text.strip()
+    if not text:
+        return Every()
+    parser = MultifieldParser(list(DEFAULT_FIELDS), schema=ix.schema, fieldboosts=None)
+    try:
+        # NFKC folds full-width letters and colons; case is left to the analyzer so AND/OR/NOT survive.
+        query = parser.parse(unicodedata.normalize("NFKC", text))
+    except Exception as exc:  # Whoosh's parser raises assorted errors on odd input
+        raise QueryError(f"cannot understand the query {text!r}: {exc}") from exc
+    return query
+
+
+def _filters(request: SearchRequest) -> Query | None:
+    parts: list[Query] = []
+    if request.customer_ids is not None:
+        ids = [str(i) for i in request.customer_ids]
+        if not ids:
+            return Term("id", "\0none")  # a customer with no mail: nothing can match
+        parts.append(Or([Term("customer", i) for i in ids]) if len(ids) > 1 else Term("customer", ids[0]))
+    if request.from_address:
+        value = request.from_address.strip().lower()
+        if "@" in value.strip("@"):
+            parts.append(Term("from_addr", value))
+        else:  # a domain: the sender's host is it or one of its subdomains
+            domain = value.lstrip("@")
+            parts.append(Or([Wildcard("from_addr", "*@" + domain), Wildcard("from_addr", "*." + domain)]))
+    if request.since or request.until:
+        parts.append(DateRange("date", request.since, request.until, endexcl=True))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else And(parts)
+
+
+def search(index: SearchIndex, request: SearchRequest) -> SearchResult:
+    """Run ``request``; hits newest first (or by relevance) with highlighted snippets.
+
+    Raises QueryError for a query that cannot be parsed, SearchIndexError when the
+    index cannot be opened.
+    """
+    if request.limit < 1:
+        raise QueryError("the result limit must be at least 1")
+    ix = index.whoosh
+    query = _parse(ix, request.text)
+    filter_query = _filters(request)
+    with ix.searcher() as searcher:
+        kwargs = {"limit": request.limit, "filter": filter_query, "terms": True}
+        if request.sort == "date" or isinstance(query, Every):
+            kwargs.update(sortedby="date", reverse=True)
+        results = searcher.search(query, **kwargs)
+        results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=80)
+        results.formatter = _MarkFormatter()
+        hits = []
+        for hit in results:
+            matched = tuple(sorted({f for f, _ in hit.matched_terms()})) if results.has_matched_terms() else ()
+            hits.append(Hit(
+                id=hit["id"],
+                score=float(hit.score or 0.0),
+                date=hit.get("date"),
+                snippet=_snippet(hit),
+                matched_fields=matched,
+            ))
+        return SearchResult(hits=tuple(hits), total=len(results))
+
+
+def _snippet(hit) -> str:
+    for name in ("body", "subject", "attachment"):
+        text = hit.highlights(name, minscore=1)
+        if text:
+            return text
+    body = " ".join((hit.get("body") or "").split())
+    return body[:SNIPPET_CHARS] + ("…" if len(body) > SNIPPET_CHARS else "")
+
+
+def all_ids(index: SearchIndex) -> Iterable[str]:
+    """Every document id in the index (for consistency checks)."""
+    if not index.exists:
+        return []
+    with index.whoosh.searcher() as searcher:
+        return [fields["id"] for fields in searcher.all_stored_fields()]

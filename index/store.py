@@ -1,0 +1,190 @@
+"""The Whoosh index on disk: schema, opening, writing documents, rebuilding by swap.
+
+This is the only module (with ``search.py``) that talks to Whoosh; the rest of Dossier
+sees :class:`SearchIndex` and :class:`~index.document.Document`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import whoosh.index as whoosh_index
+from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
+from whoosh.writing import LockError
+
+from .analysis import text_analyzer
+from .document import Document
+from .errors import IndexLockedError, SearchIndexError
+
+log = logging.getLogger(__name__)
+
+INDEX_NAME = "messages"
+
+
+def make_schema() -> Schema:
+    analyzer = text_analyzer()
+
+    def text(stored: bool = False, boost: float = 1.0) -> TEXT:
+        # Multi-token terms (CJK bigrams, e-mail parts) must match contiguously.
+        return TEXT(analyzer=analyzer, stored=stored, field_boost=boost, multitoken_query="phrase")
+
+    def keyword() -> KEYWORD:
+        return KEYWORD(stored=True, commas=True, lowercase=True, scorable=False)
+
+    return Schema(
+        id=ID(unique=True, stored=True),
+        date=DATETIME(stored=True, sortable=True),
+        subject=text(stored=True, boost=2.0),
+        body=text(stored=True),
+        sender=text(stored=True, boost=1.5),
+        recipients=text(),
+        attachment=text(stored=True),
+        from_addr=keyword(),
+        addr=keyword(),
+        domain=keyword(),
+        customer=keyword(),
+        folder=keyword(),
+        account=keyword(),
+    )
+
+
+def _keywords(values: Iterable[object]) -> str:
+    # KEYWORD fields split on commas; a comma inside a value would split it.
+    return ",".join(str(v).replace(",", " ") for v in values)
+
+
+def _fields(doc: Document) -> dict:
+    return {
+        "id": doc.id,
+        "date": doc.date,
+        "subject": doc.subject,
+        "body": doc.body,
+        "sender": doc.sender,
+        "recipients": doc.recipients,
+        "attachment": "\n".join(doc.attachments),
+        "from_addr": _keywords(doc.from_addresses),
+        "addr": _keywords(doc.addresses),
+        "domain": _keywords(doc.domains),
+        "customer": _keywords(doc.customers),
+        "folder": _keywords(doc.folders),
+        "account": _keywords(doc.accounts),
+    }
+
+
+class IndexWriter:
+    """Adds, replaces and deletes documents inside one :meth:`SearchIndex.writer` block."""
+
+    def __init__(self, writer) -> None:
+        self._writer = writer
+        self.count = 0
+
+    def put(self, doc: Document) -> None:
+        """Add ``doc``, replacing any document with the same id."""
+        self._writer.update_document(**_fields(doc))
+        self.count += 1
+
+    def add_new(self, doc: Document) -> None:
+        """Add ``doc`` known to be absent (faster than :meth:`put`, for fresh indexes)."""
+        self._writer.add_document(**_fields(doc))
+        self.count += 1
+
+    def delete(self, doc_id: str) -> None:
+        self._writer.delete_by_term("id", doc_id)
+
+
+class SearchIndex:
+    """A Whoosh index in a directory of its own."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._recover_interrupted_swap()
+        self._ix = None
+
+    @property
+    def exists(self) -> bool:
+        return whoosh_index.exists_in(str(self.path), indexname=INDEX_NAME)
+
+    def create(self) -> None:
+        """Create an empty index (mode 0700 directory) if there is none."""
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.exists:
+            whoosh_index.create_in(str(self.path), make_schema(), indexname=INDEX_NAME)
+
+    def _open(self):
+        if self._ix is None:
+            if not self.exists:
+                self.create()
+            try:
+                self._ix = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
+            except Exception as exc:  # Whoosh raises many kinds for a damaged index
+                raise SearchIndexError(
+                    f"the search index at {self.path} cannot be opened ({exc}); "
+                    "run `dossier reindex` to rebuild it from the stored messages"
+                ) from exc
+        return self._ix
+
+    @property
+    def whoosh(self):
+        """The underlying Whoosh index, for ``search.py``."""
+        return self._open()
+
+    def doc_count(self) -> int:
+        if not self.exists:
+            return 0
+        return self._open().doc_count()
+
+    @contextmanager
+    def writer(self, *, limitmb: int = 128) -> Iterator[IndexWriter]:
+        """A writing session: committed when the block ends normally, cancelled on error.
+
+        Raises IndexLockedError when another process holds the index's write lock.
+        """
+        ix = self._open()
+        try:
+            raw = ix.writer(limitmb=limitmb)
+        except LockError as exc:
+            raise IndexLockedError(
+                f"the search index at {self.path} is being written by another dossier process; "
+                "wait for it to finish"
+            ) from exc
+        wrapped = IndexWriter(raw)
+        try:
+            yield wrapped
+        except BaseException:
+            raw.cancel()
+            raise
+        raw.commit()
+        self._ix = None  # reopen to see the new segments
+
+    def rebuild(self, docs: Iterable[Document]) -> int:
+        """Build a fresh index from ``docs`` beside the live one, then swap it in.
+
+        The live index keeps answering until the swap; an interrupted rebuild leaves it intact.
+        """
+        fresh_path = self.path.with_name(self.path.name + ".new")
+        shutil.rmtree(fresh_path, ignore_errors=True)
+        fresh = SearchIndex(fresh_path)
+        fresh.create()
+        with fresh.writer(limitmb=256) as writer:
+            for doc in docs:
+                writer.add_new(doc)
+            count = writer.count
+        old_path = self.path.with_name(self.path.name + ".old")
+        shutil.rmtree(old_path, ignore_errors=True)
+        self._ix = None
+        if self.path.exists():
+            self.path.rename(old_path)
+        fresh_path.rename(self.path)
+        shutil.rmtree(old_path, ignore_errors=True)
+        log.info("rebuilt index at %s with %d documents", self.path, count)
+        return count
+
+    def _recover_interrupted_swap(self) -> None:
+        # A crash between the two renames of rebuild() leaves only the ".old" copy live.
+        old_path = self.path.with_name(self.path.name + ".old")
+        if not self.path.exists() and old_path.exists():
+            old_path.rename(self.path)

@@ -1,0 +1,125 @@
+"""Database tables owned by the ingest stage: messages, their folder copies, participants, attachments.
+
+Every table is declared on :class:`Base`, whose metadata the other stages share, so one
+``create_all`` builds the whole schema. Types are portable (SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+#: Length of the short message id shown to users: a prefix of the raw bytes' SHA-256.
+SHORT_ID_LENGTH = 12
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every Dossier table."""
+
+
+class Message(Base):
+    """One distinct message, identified by the SHA-256 of its raw bytes."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    # "ok" or "failed"; a failed message keeps its raw bytes and the reason.
+    status: Mapped[str] = mapped_column(String(16), default="ok")
+    error: Mapped[str | None] = mapped_column(Text)
+    header_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    # True when other stored bytes carry the same Message-ID header.
+    is_variant: Mapped[bool] = mapped_column(Boolean, default=False)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    from_name: Mapped[str] = mapped_column(Text, default="")
+    from_email: Mapped[str] = mapped_column(String(320), default="", index=True)
+    date: Mapped[datetime] = mapped_column(DateTime, index=True)  # naive UTC
+    date_offset: Mapped[int | None] = mapped_column(Integer)  # original offset, minutes
+    date_source: Mapped[str] = mapped_column(String(16))  # date | received | import
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[list] = mapped_column(JSON, default=list)
+    is_html_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    defects: Mapped[list] = mapped_column(JSON, default=list)
+    is_internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    stored_at: Mapped[datetime] = mapped_column(DateTime)
+    # Set once the message's document is committed to the search index.
+    indexed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+
+    copies: Mapped[list[MessageCopy]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="MessageCopy.id"
+    )
+    participants: Mapped[list[ParticipantRow]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="ParticipantRow.id"
+    )
+    attachments: Mapped[list[AttachmentRow]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="AttachmentRow.id"
+    )
+
+    @property
+    def short_id(self) -> str:
+        return self.sha256[:SHORT_ID_LENGTH]
+
+
+class MessageCopy(Base):
+    """Where a message was found: account and folder (one row per distinct place)."""
+
+    __tablename__ = "message_copies"
+    __table_args__ = (UniqueConstraint("message_id", "account", "folder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    account: Mapped[str] = mapped_column(String(200))
+    folder: Mapped[str] = mapped_column(String(1000))
+    origin: Mapped[str] = mapped_column(Text)
+    found_at: Mapped[datetime] = mapped_column(DateTime)
+
+    message: Mapped[Message] = relationship(back_populates="copies")
+
+
+class ParticipantRow(Base):
+    """An address that took part in a message, with its role (from, to, cc …)."""
+
+    __tablename__ = "participants"
+    __table_args__ = (
+        Index("ix_participants_email", "email"),
+        Index("ix_participants_domain", "domain"),
+        Index("ix_participants_message", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text, default="")
+    email: Mapped[str] = mapped_column(String(320))
+    domain: Mapped[str] = mapped_column(String(255))
+
+    message: Mapped[Message] = relationship(back_populates="participants")
+
+
+class AttachmentRow(Base):
+    """An attachment's name, type and size (the bytes stay in the raw message)."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_message", "message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(Text, default="")
+    content_type: Mapped[str] = mapped_column(String(255), default="")
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")

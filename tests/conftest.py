@@ -1,0 +1,71 @@
+"""Shared fixtures: a fresh data directory and a CLI runner bound to it, and a message builder."""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+from email.utils import format_datetime
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from config.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+
+
+def make_message(
+    *,
+    subject: str = "Hello",
+    sender: str = "Alice <alice@example.org>",
+    to: str = "Bob <bob@northwind-trading.com>",
+    cc: str | None = None,
+    body: str = "Hello there.",
+    date: datetime | None = datetime(2024, 3, 5, 9, 30, tzinfo=timezone.utc),
+    message_id: str | None = "<m1@example.org>",
+    attachments: tuple[tuple[str, bytes, str], ...] = (),
+) -> bytes:
+    """A well-formed message as bytes (UTF-8 where needed)."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    if cc:
+        msg["Cc"] = cc
+    msg["Subject"] = subject
+    if date is not None:
+        msg["Date"] = format_datetime(date)
+    if message_id:
+        msg["Message-ID"] = message_id
+    msg.set_content(body)
+    for name, data, mime in attachments:
+        maintype, subtype = mime.split("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return msg.as_bytes()
+
+
+class Dossier:
+    """Runs `dossier` commands against one data directory, in-process."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.runner = CliRunner()
+
+    def run(self, *args: str, expect: int | None = 0, data_dir: bool = True):
+        argv = (["--data-dir", str(self.data_dir)] if data_dir else []) + [str(a) for a in args]
+        result = self.runner.invoke(main, argv, catch_exceptions=False)
+        if expect is not None:
+            assert result.exit_code == expect, result.output
+        return result
+
+    def json(self, *args: str):
+        return json.loads(self.run(*args, "--json").stdout)
+
+
+@pytest.fixture
+def dossier(tmp_path: Path) -> Dossier:
+    d = Dossier(tmp_path / "data")
+    d.run("init")
+    return d

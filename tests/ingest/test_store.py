@@ -1,0 +1,47 @@
+"""The raw store keeps exact bytes, writes each blob once, and detects corruption."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from ingest import RawStore, RawStoreError
+
+
+def test_put_get_round_trip_is_byte_exact_and_content_addressed(tmp_path: Path):
+    store = RawStore(tmp_path / "raw")
+    data = b"From: a@b\r\n\r\n\x00\xff binary \xe4\xb8\xad"
+    sha, is_new = store.put(data)
+    assert sha == hashlib.sha256(data).hexdigest() and is_new
+    assert store.get(sha) == data
+    assert gzip.decompress(store.path_for(sha).read_bytes()) == data
+    assert store.path_for(sha).relative_to(tmp_path / "raw").parts[:2] == (sha[:2], sha[2:4])
+
+
+def test_second_put_of_same_bytes_writes_nothing(tmp_path: Path):
+    store = RawStore(tmp_path / "raw", fsync=False)
+    sha, _ = store.put(b"same")
+    before = store.path_for(sha).stat().st_mtime_ns
+    assert store.put(b"same") == (sha, False)
+    assert store.path_for(sha).stat().st_mtime_ns == before
+    assert not any((tmp_path / "raw" / "tmp").iterdir())  # no temporary files left behind
+
+
+def test_corrupt_and_missing_blobs_are_reported(tmp_path: Path):
+    store = RawStore(tmp_path / "raw", fsync=False)
+    sha, _ = store.put(b"original")
+    store.path_for(sha).write_bytes(gzip.compress(b"tampered"))
+    with pytest.raises(RawStoreError, match="does not match its hash"):
+        store.get(sha)
+    with pytest.raises(RawStoreError, match="missing"):
+        store.get("0" * 64)
+
+
+def test_unwritable_store_raises_a_clear_error(tmp_path: Path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(RawStoreError, match="cannot write to the raw store"):
+        RawStore(blocker / "raw").put(b"x")

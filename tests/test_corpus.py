@@ -1,0 +1,71 @@
+"""Imports the whole shared corpus (when ../shared/corpus exists) and checks nothing is lost."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from config import Archive, import_paths, init_data_dir, load_settings
+from index import SearchRequest, search
+from ingest import ParseError, hash_bytes, iter_source, parse_message
+from tests.conftest import SHARED_CORPUS
+
+pytestmark = [
+    pytest.mark.corpus,
+    pytest.mark.slow,
+    pytest.mark.skipif(not SHARED_CORPUS.is_dir(), reason="../shared/corpus is not present"),
+]
+
+_CJK = re.compile(r"[\u4e00-\u9fff]{2,}")
+_WORD = re.compile(r"[A-Za-z]{5,}")
+
+
+@pytest.fixture(scope="module")
+def corpus_archive(tmp_path_factory) -> tuple[Archive, object]:
+    data_dir = tmp_path_factory.mktemp("corpus") / "data"
+    init_data_dir(data_dir)
+    config = data_dir / "dossier.toml"
+    config.write_text(config.read_text().replace("fsync = true", "fsync = false"))
+    archive = Archive(load_settings(data_dir))
+    paths = sorted(p for p in SHARED_CORPUS.iterdir() if p.is_dir())
+    report = import_paths(archive, paths, account="corpus")
+    yield archive, report
+    archive.close()
+
+
+def test_every_corpus_message_is_stored_and_counted(corpus_archive):
+    archive, report = corpus_archive
+    expected = sum(1 for p in SHARED_CORPUS.iterdir() if p.is_dir() for _ in iter_source(p))
+    assert report.seen == expected
+    assert report.stored + report.duplicates + report.failed == report.seen
+    assert report.unreadable == []
+    # every distinct input is in the raw store
+    assert report.failed < report.seen * 0.01
+
+
+def test_a_sample_of_decoded_subjects_is_searchable(corpus_archive):
+    archive, _ = corpus_archive
+    rng = random.Random(20261123)
+    items = [it for p in sorted(SHARED_CORPUS.iterdir()) if p.is_dir() for it in iter_source(p)]
+    checked = missed = 0
+    for item in rng.sample(items, 600):
+        try:
+            parsed = parse_message(item.data)
+        except ParseError:
+            continue
+        terms = _CJK.findall(parsed.subject) or _WORD.findall(parsed.subject)
+        if not terms:
+            continue
+        term = rng.choice(terms)
+        if _CJK.fullmatch(term) and len(term) > 4:
+            start = rng.randrange(len(term) - 1)
+            term = term[start:start + rng.randint(2, 4)]
+        result = search(archive.index, SearchRequest(text=f'subject:"{term}"', limit=100000))
+        checked += 1
+        if hash_bytes(item.data) not in {h.id for h in result.hits}:
+            missed += 1
+    assert checked > 300
+    assert missed == 0
