@@ -20,6 +20,7 @@ _MAX_HOST = 253
 _MAX_LOCAL = 64
 
 
+@functools.lru_cache(maxsize=65536)  # relinking sees the same few thousand addresses again and again
 def normalize_email(value: str) -> str | None:
     """``value`` as a canonical address (lower case, IDNA host), or None when it is not one.
 
@@ -103,6 +104,7 @@ def _psl() -> PublicSuffixList:
     return PublicSuffixList()
 
 
+@functools.lru_cache(maxsize=65536)
 def registrable_domain(host: str) -> str:
     """The domain a company registers for ``host``: ``mail.acme.co.uk`` -> ``acme.co.uk``.
 
