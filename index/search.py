@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,8 +11,6 @@ from datetime import datetime
 from whoosh import highlight
 from whoosh.qparser import MultifieldParser
 from whoosh.query import And, DateRange, Every, Or, Query, Term, Wildcard
-
-import unicodedata
 
 from .errors import QueryError
 from .store import SearchIndex
@@ -80,14 +80,22 @@ class _MarkFormatter(highlight.Formatter):
         return MARK_OPEN + highlight.get_text(text, token, replace) + MARK_CLOSE
 
 
+_FULLWIDTH_ALNUM = re.compile("[\u3000\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
+
+
+def _fold_width(text: str) -> str:
+    """Full-width letters, digits and spaces to ASCII; case and punctuation are left alone
+    so that AND/OR/NOT stay operators and a full-width ？ or （ does not become query syntax."""
+    return _FULLWIDTH_ALNUM.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+
+
 def _parse(ix, text: str) -> Query:
     text = text.strip()
     if not text:
         return Every()
     parser = MultifieldParser(list(DEFAULT_FIELDS), schema=ix.schema, fieldboosts=None)
     try:
-        # NFKC folds full-width letters and colons; case is left to the analyzer so AND/OR/NOT survive.
-        query = parser.parse(unicodedata.normalize("NFKC", text))
+        query = parser.parse(_fold_width(text))
     except Exception as exc:  # Whoosh's parser raises assorted errors on odd input
         raise QueryError(f"cannot understand the query {text!r}: {exc}") from exc
     return query

@@ -1,0 +1,381 @@
+"""Text analysis for the full-text fields: NFKC and case folding, word tokens, CJK bigrams."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+
+from whoosh.analysis import Analyzer, CompositeAnalyzer, Token, Tokenizer
+
+__all__ = ["TextTokenizer", "normalize_text", "text_analyzer"]
+
+
+def text_analyzer() -> Analyzer:
+    """The analyzer for subject, body, names and attachment names.
+
+    Build the field as ``TEXT(analyzer=text_analyzer(), multitoken_query="phrase")``
+    so that a query word that analyzes to several tokens (CJK bigrams, the parts
+    of an e-mail address) must match them contiguously. See ``TextTokenizer``.
+    """
+    return CompositeAnalyzer(TextTokenizer())
+
+
+def normalize_text(s: str) -> str:
+    """Fold ``s`` exactly as the analyzer does before tokenizing: NFKC, then case folding.
+
+    Full-width forms become ASCII ("ＡＢＣ１２３，" -> "abc123,"), compatibility
+    characters are expanded ("㈱" -> "(株)", "ﬁ" -> "fi"), case is folded
+    ("Straße" -> "strasse") and default-ignorable characters (soft hyphen,
+    zero-width space, variation selectors) are dropped. Idempotent.
+    """
+    return _normalize(s)[0]
+
+
+class TextTokenizer(Tokenizer):
+    """Normalizes, then yields word tokens and overlapping CJK bigrams, in one regex pass.
+
+    * Text is folded as ``normalize_text`` does; token offsets (startchar/endchar)
+      always refer to the ORIGINAL text, also where folding changed its length.
+    * A run of letters, digits and combining marks that is not CJK is one token;
+      everything else (spaces, punctuation, "_", "@", ".") separates tokens.
+    * A CJK run (Han incl. extensions and compatibility ideographs, kana, hangul,
+      bopomofo) of n >= 2 characters yields its n-1 overlapping bigrams at
+      consecutive positions ("报价单" -> 报价@p, 价单@p+1), so a phrase of
+      bigrams matches exactly the contiguous substring; a run of one character
+      yields that character.
+    * Single-character queries: when indexing (``mode="index"``, as Whoosh's
+      writer and ``Hit.highlights`` call it; pass it to ``highlight.highlight()``)
+      each character of a longer CJK run is also emitted as a unigram, at the
+      position of the bigram it starts (the last one shares the last bigram's).
+      A one-character query thus finds the character anywhere, and "单USD" finds
+      "报价单USD". Any other mode (the query parser's is "query") yields bigrams
+      only, as phrases need. The price, on Chinese-only text: about 40% more
+      index and 35% slower indexing; and a one-character CJK token inside a
+      phrase matches a little loosely ("USD价" also finds "USD报价").
+      ``cjk_unigrams=False`` turns unigrams off.
+    * No stop words, no stemming.
+
+    Whoosh pickles this object into the index's table of contents by qualified
+    name: renaming or moving the class makes existing indexes unreadable.
+    """
+
+    # A class-level default keeps pickles from before an attribute existed loadable.
+    cjk_unigrams: bool = True
+
+    def __init__(self, cjk_unigrams: bool = True) -> None:
+        self.cjk_unigrams = cjk_unigrams
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, TextTokenizer)
+            and type(other) is type(self)
+            and other.cjk_unigrams == self.cjk_unigrams
+        )
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: object,
+    ) -> Iterator[Token]:
+        if not isinstance(value, str):
+            raise TypeError(f"{value!r} is not a str")
+        # One Token object re-used for every token: Whoosh's documented convention.
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        text, offsets = _normalize(value)
+        if not tokenize:  # wildcard, prefix and range terms: the whole folded value
+            t.text, t.boost, t.stopped = text, 1.0, False
+            if keeporiginal:
+                t.original = value
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+
+        def place(a: int, b: int) -> None:
+            # Offsets [a, b) are into the folded text; the token's are into the original.
+            if offsets is not None:
+                a, b = offsets.start(a), offsets.end(b)
+            if chars:
+                t.startchar, t.endchar = start_char + a, start_char + b
+            if keeporiginal:
+                t.original = value[a:b]
+
+        want_offsets = chars or keeporiginal
+        unigrams = self.cjk_unigrams and mode == "index"
+        pos = start_pos
+        for match in _tables().token.finditer(text):
+            run = match.group(1)
+            if run is None or len(run) == 1:
+                # A word, or a CJK run of one character: one token.
+                t.text, t.boost, t.stopped = match.group(), 1.0, False
+                if positions:
+                    t.pos = pos
+                if want_offsets:
+                    place(match.start(), match.end())
+                pos += 1
+                yield t
+                continue
+
+            base = match.start()
+            last = len(run) - 1
+            for i in range(last):
+                t.text, t.boost, t.stopped = run[i : i + 2], 1.0, False
+                if positions:
+                    t.pos = pos
+                if want_offsets:
+                    place(base + i, base + i + 2)
+                yield t
+                if unigrams:
+                    t.text, t.boost, t.stopped = run[i], 1.0, False
+                    if want_offsets:
+                        place(base + i, base + i + 1)
+                    yield t
+                pos += 1
+            # The last character shares the last bigram's position, so it stays
+            # adjacent to whatever token follows the run; a repeat of the
+            # character before it ("谢谢") already holds that position.
+            if unigrams and run[last] != run[last - 1]:
+                t.text, t.boost, t.stopped = run[last], 1.0, False
+                if positions:
+                    t.pos = pos - 1
+                if want_offsets:
+                    place(base + last, base + last + 1)
+                yield t
+
+
+# --- normalisation with an offset map -------------------------------------------
+
+# Default-ignorable code points (Unicode's DerivedCoreProperties): soft hyphens
+# and zero-width spaces from HTML mail, BOMs, bidi marks, variation selectors
+# after kanji. They are dropped, as NFKC_Casefold does, so they split no word.
+_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+    (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)  # fmt: skip
+_DROP_IGNORABLE = {cp: None for a, b in _IGNORABLE for cp in range(a, b + 1)}
+
+
+def _fold(s: str) -> str:
+    # Case folding can leave text that is not NFKC ("ΐ" folds to ι + two marks);
+    # the outer NFKC recomposes it so that folding is idempotent.
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", s).casefold())
+
+
+def _fold_piece(s: str) -> str:
+    # Ignorables are always "unsafe", so only these short pieces need the
+    # (slower) translate; the long stretches between them never contain one.
+    return _fold(s).translate(_DROP_IGNORABLE)
+
+
+@dataclass(frozen=True, slots=True)
+class _OffsetMap:
+    """Maps offsets in folded text to the original, given the pieces whose folding changed.
+
+    Between pieces, folding is one character for one character, so an offset
+    there is shifted by a constant; an offset inside a piece maps to the piece's
+    start (for a token start) or end (for a token end).
+    """
+
+    starts: list[int]  # folded start of each piece, ascending
+    pieces: list[tuple[int, int, int, int]]  # (folded start, folded end, original start, original end)
+
+    def start(self, n: int) -> int:
+        i = bisect_right(self.starts, n) - 1  # the last piece starting at or before n
+        if i < 0:
+            return n
+        _, fe, os_, oe = self.pieces[i]
+        return os_ if n < fe else oe + (n - fe)
+
+    def end(self, n: int) -> int:
+        i = bisect_left(self.starts, n) - 1  # the last piece starting before the char at n - 1
+        if i < 0:
+            return n
+        _, fe, _, oe = self.pieces[i]
+        return oe if n <= fe else oe + (n - fe)
+
+
+def _normalize(s: str) -> tuple[str, _OffsetMap | None]:
+    """Fold ``s``; the map is None when every character folded to exactly one."""
+    if s.isascii():
+        return s.lower(), None  # NFKC leaves ASCII alone; lower() is its case folding
+    # Only the rare "unsafe" characters, which expand, vanish or combine with
+    # the character before, are folded piece by piece; each stretch between
+    # them is folded by one C-level call and maps one to one.
+    parts: list[str] = []
+    starts: list[int] = []
+    pieces: list[tuple[int, int, int, int]] = []
+    orig = folded = 0
+
+    def add(a: int, b: int, out: str, is_piece: bool) -> None:
+        # A piece maps as a whole: even at the same length its combining marks
+        # may have been reordered. A stretch maps one to one, unless a future
+        # Unicode version breaks that: then it too maps as a whole.
+        nonlocal folded
+        parts.append(out)
+        if len(out) != b - a or (is_piece and b - a > 1):
+            starts.append(folded)
+            pieces.append((folded, folded + len(out), a, b))
+        folded += len(out)
+
+    tables = _tables()
+    spans: list[list[int]] = []
+    for m in tables.unsafe.finditer(s):
+        a, b = m.span()
+        if a and ord(s[a]) in tables.joins:
+            a -= 1  # a combining character is folded together with its base
+        if spans and a < spans[-1][1]:
+            spans[-1][1] = b  # ... which ended the previous piece
+        else:
+            spans.append([a, b])
+    for a, b in spans:
+        if a > orig:
+            add(orig, a, _fold(s[orig:a]), False)
+        add(a, b, _fold_piece(s[a:b]), True)
+        orig = b
+    if orig < len(s):
+        add(orig, len(s), _fold(s[orig:]), False)
+    return "".join(parts), (_OffsetMap(starts, pieces) if pieces else None)
+
+
+# --- character tables -------------------------------------------------------------
+
+# Blocks whose characters are bigrammed: their letters, digits and marks only
+# (the katakana middle dot "・", say, still separates words).
+_CJK_BLOCKS = (
+    (0x1100, 0x11FF),  # Hangul Jamo
+    (0x2E80, 0x2FDF),  # CJK and Kangxi radicals
+    (0x3005, 0x3007),  # 々 〆 〇
+    (0x3021, 0x3029),  # Hangzhou numerals
+    (0x3031, 0x3035),  # kana repeat marks
+    (0x3038, 0x303C),
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3100, 0x312F),  # Bopomofo
+    (0x3130, 0x318F),  # Hangul compatibility jamo
+    (0x31A0, 0x31BF),  # Bopomofo extended
+    (0x31F0, 0x31FF),  # Katakana phonetic extensions
+    (0x3200, 0x33FF),  # Enclosed CJK, CJK compatibility
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xA960, 0xA97F),  # Hangul Jamo extended A
+    (0xAC00, 0xD7FF),  # Hangul syllables, Jamo extended B
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF66, 0xFFDC),  # half-width katakana and hangul
+    (0x1AFF0, 0x1B16F),  # kana extensions and supplement
+    (0x20000, 0x323AF),  # CJK extensions B-H, compatibility supplement
+)
+# Every code point with a decomposition, a case folding, a combining class or
+# mark category lies in planes 0-2 or 14 (so in Unicode 14, which Python 3.11
+# ships); scanning only those keeps the one-off table build near 0.1 s. Should a
+# later version add one elsewhere, _normalize still maps offsets safely, if coarsely.
+_SCANNED = (range(0x0000, 0xD800), range(0xE000, 0x30000), range(0xE0000, 0xE1000))
+# Conjoining hangul vowels and trailing consonants compose with the jamo before
+# them algorithmically, without an entry in the decomposition table.
+_HANGUL_JOINERS = (range(0x1161, 0x1176), range(0x11A8, 0x11C3))
+
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    token: re.Pattern[str]  # group 1 set: a CJK run; otherwise a word
+    unsafe: re.Pattern[str]  # characters that must be folded apart from the text around them
+    joins: frozenset[int]  # ... because they may compose or reorder with the one before
+
+
+def _char_class(codepoints: Iterable[int]) -> str:
+    """The inside of a regex character class matching exactly ``codepoints``."""
+    out: list[str] = []
+    first = prev = -2
+    for cp in sorted(set(codepoints)):
+        if cp != prev + 1:
+            if first >= 0:
+                out.append(f"\\U{first:08x}-\\U{prev:08x}")
+            first = cp
+        prev = cp
+    if first >= 0:
+        out.append(f"\\U{first:08x}-\\U{prev:08x}")
+    return "".join(out)
+
+
+def _one_of(codepoints: Iterable[int]) -> str:
+    """A regex matching one of ``codepoints``, fast for the common BMP characters.
+
+    re matches a class holding astral ranges range by range, but a BMP-only
+    class with one bitmap lookup; the astral part sits behind a one-range guard.
+    """
+    cps = set(codepoints)
+    bmp = _char_class(cp for cp in cps if cp <= 0xFFFF)
+    astral = _char_class(cp for cp in cps if cp > 0xFFFF)
+    if not astral:
+        return f"[{bmp}]"
+    return f"(?:[{bmp}]|(?=[\\U00010000-\\U0010ffff])[{astral}])"
+
+
+@cache
+def _tables() -> _Tables:
+    # Derived on first use from the running Python's Unicode database, so that
+    # they agree with the normalisation that this Python performs.
+    normalize, combining, category = unicodedata.normalize, unicodedata.combining, unicodedata.category
+    decomposition = unicodedata.decomposition
+
+    composes_second: set[int] = {cp for r in _HANGUL_JOINERS for cp in r}
+    marks: list[int] = []
+    changed: list[str] = []  # has a decomposition, a combining class or a case folding
+    for r in _SCANNED:
+        for cp in r:
+            ch = chr(cp)
+            if category(ch)[0] == "M":
+                marks.append(cp)
+            d = decomposition(ch)
+            if d:
+                changed.append(ch)
+                if d[0] != "<" and d.count(" ") == 1:  # canonical pair: the second may compose
+                    composes_second.add(int(d.split()[1], 16))
+            elif combining(ch) or ch.casefold() != ch or cp in _DROP_IGNORABLE:
+                changed.append(ch)
+
+    def joins_previous(ch: str) -> bool:
+        return bool(combining(ch)) or ord(ch) in composes_second
+
+    # "Unsafe": folds to other than one character, or may compose or reorder
+    # with the character before it (itself, or the first character it folds to,
+    # as half-width "ﾞ" folds to a combining voiced mark).
+    expands: list[int] = []
+    joins: list[int] = list(composes_second)
+    for ch in changed:
+        if len(_fold_piece(ch)) != 1:
+            expands.append(ord(ch))
+        nf = normalize("NFKC", ch)
+        if joins_previous(ch) or any(x and joins_previous(x[0]) for x in (nf, nf.casefold())):
+            joins.append(ord(ch))
+
+    cjk = _char_class(
+        cp
+        for a, b in _CJK_BLOCKS
+        for cp in range(a, min(b, 0x1FFFF) + 1)  # (the ideograph planes are listed whole below)
+        if chr(cp).isalnum() or category(chr(cp))[0] == "M"
+    ) + "\\U00020000-\\U000323af"
+    # A word: letters and digits (\w without "_" and CJK), with any combining
+    # marks inside it (Devanagari, Thai, Arabic vowel signs are not \w).
+    letter = f"[^\\W_{cjk}]"
+    mark = _one_of(marks)
+    return _Tables(
+        token=re.compile(f"{letter}+(?:{mark}+{letter}*)*|([{cjk}]+)"),
+        unsafe=re.compile(_one_of(joins + expands) + _one_of(joins) + "*"),
+        joins=frozenset(joins),
+    )
