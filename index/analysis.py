@@ -370,12 +370,14 @@ def _tables() -> _Tables:
         for cp in range(a, min(b, 0x1FFFF) + 1)  # (the ideograph planes are listed whole below)
         if chr(cp).isalnum() or category(chr(cp))[0] == "M"
     ) + "\\U00020000-\\U000323af"
-    # A word: letters and digits (\w without "_" and CJK), with any combining
-    # marks inside it (Devanagari, Thai, Arabic vowel signs are not \w).
-    letter = f"[^\\W_{cjk}]"
+    # A word: a run of letters (\w without digits, "_" and CJK), with any
+    # combining marks inside it (Devanagari, Thai, Arabic vowel signs are not
+    # \w); or a run of digits. Letters and digits split, so "Proforma2" is
+    # found by "proforma" and "PO4500" by "4500" (and still by "PO4500", a phrase).
+    letter = f"[^\\W\\d_{cjk}]"
     mark = _one_of(marks)
     return _Tables(
-        token=re.compile(f"{letter}+(?:{mark}+{letter}*)*|([{cjk}]+)"),
+        token=re.compile(f"{letter}+(?:{mark}+{letter}*)*|\\d+|([{cjk}]+)"),
         unsafe=re.compile(_one_of(joins + expands) + _one_of(joins) + "*"),
         joins=frozenset(joins),
     )
