@@ -603,3 +603,7 @@ def relink_command() -> None:
     changed = pipeline.relink_all(archive)
     click.echo(f"Re-linked all messages; {changed} changed customers")
 
+
+
+if __name__ == "__main__":
+    main()

@@ -130,15 +130,16 @@ def import_paths(
             yield from iter_source(Path(path), on_error=unreadable)
 
     batch: list[tuple[RawItem, str]] = []
-    for item in progress(items()):
-        report.seen += 1
-        sha, _ = archive.raw.put(item.data)
-        batch.append((item, sha))
-        if len(batch) >= archive.settings.batch_size:
-            _import_batch(archive, batch, account, directory, report)
-            batch = []
-    if batch:
-        _import_batch(archive, batch, account, directory, report)
+    with _Indexer(archive) as indexer:
+        for item in progress(items()):
+            report.seen += 1
+            sha, _ = archive.raw.put(item.data)
+            batch.append((item, sha))
+            if len(batch) >= archive.settings.batch_size:
+                indexer.add(_import_batch(archive, batch, account, directory, report), new=True)
+                batch = []
+        if batch:
+            indexer.add(_import_batch(archive, batch, account, directory, report), new=True)
     report.seconds = time.monotonic() - started
     log.info("import: %s", report.summary())
     return report
@@ -150,7 +151,8 @@ def _import_batch(
     account: str,
     directory: Directory,
     report: ImportReport,
-) -> None:
+) -> list[tuple[int, Document]]:
+    """Save one batch in one transaction; return the index documents of the new messages."""
     now = _utcnow()
     outcomes: list[_Outcome] = []
     with archive.sessions.begin() as session:
@@ -165,12 +167,11 @@ def _import_batch(
                 known[sha] = message
                 if parsed is not None:
                     outcomes.append(_Outcome(message, parsed))
-                    if link_message(session, message, parsed.participants, directory):
+                    if link_message(session, message, parsed.participants, directory, is_new=True):
                         report.linked += 1
             _add_copy(session, message, account, item, now)
         session.flush()
-        documents = _documents(session, outcomes)
-    _index_documents(archive, documents)
+        return _documents(session, outcomes)
 
 
 def _store_message(
@@ -237,7 +238,9 @@ def _failed(session: Session, item: RawItem, sha: str, now: datetime, report: Im
 
 
 def _add_copy(session: Session, message: Message, account: str, item: RawItem, now: datetime) -> None:
-    if message.id is not None:
+    if any(c.account == account and c.folder == item.folder for c in message.copies):
+        return
+    if message.stored_at != now:  # stored by an earlier run: its copies are in the database
         exists = session.scalar(
             select(MessageCopy.id).where(
                 MessageCopy.message_id == message.id,
@@ -247,9 +250,7 @@ def _add_copy(session: Session, message: Message, account: str, item: RawItem, n
         )
         if exists:
             return
-    pending = [c for c in message.copies if c.account == account and c.folder == item.folder]
-    if not pending:
-        message.copies.append(MessageCopy(account=account, folder=item.folder, origin=item.origin, found_at=now))
+    message.copies.append(MessageCopy(account=account, folder=item.folder, origin=item.origin, found_at=now))
 
 
 def _documents(session: Session, outcomes: list[_Outcome]) -> list[tuple[int, Document]]:
@@ -272,18 +273,53 @@ def _document(message: Message, parsed: ParsedMessage, customers: Iterable[int])
     )
 
 
-def _index_documents(archive: Archive, documents: list[tuple[int, Document]]) -> None:
-    if not documents:
-        return
-    with archive.index.writer() as writer:
-        for _, doc in documents:
-            writer.put(doc)
-    with archive.sessions.begin() as session:
-        ids = [mid for mid, _ in documents]
-        for start in range(0, len(ids), 500):
-            session.execute(
-                update(Message).where(Message.id.in_(ids[start:start + 500])).values(indexed_at=_utcnow())
-            )
+#: Documents written between index commits in a long run; each commit makes them searchable.
+INDEX_COMMIT_EVERY = 5000
+
+
+class _Indexer:
+    """One index writer for a whole run, committed every INDEX_COMMIT_EVERY documents and at
+    the end; after each commit the messages are marked indexed. On an error the uncommitted
+    documents are dropped and their messages stay unindexed for :func:`index_pending`."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self.writer = None
+        self.pending: list[int] = []
+
+    def __enter__(self) -> _Indexer:
+        return self
+
+    def add(self, documents: list[tuple[int, Document]], *, new: bool = False) -> None:
+        if not documents:
+            return
+        if self.writer is None:
+            self.writer = self.archive.index.open_writer()
+        for message_id, doc in documents:
+            # A message stored in this run cannot be in the index yet: skip the delete lookup.
+            (self.writer.add_new if new else self.writer.put)(doc)
+            self.pending.append(message_id)
+        if len(self.pending) >= INDEX_COMMIT_EVERY:
+            self.commit(merge=False)
+
+    def commit(self, *, merge: bool = True) -> None:
+        if self.writer is None:
+            return
+        self.writer.commit(merge=merge)
+        self.writer = None
+        ids, self.pending = self.pending, []
+        with self.archive.sessions.begin() as session:
+            for start in range(0, len(ids), 500):
+                session.execute(
+                    update(Message).where(Message.id.in_(ids[start:start + 500])).values(indexed_at=_utcnow())
+                )
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        elif self.writer is not None:
+            self.writer.cancel()
+            self.writer = None
 
 
 def _reparse(archive: Archive, message: Message) -> ParsedMessage:
@@ -317,7 +353,8 @@ def index_pending(archive: Archive, progress: Progress = _identity) -> int:
             if not messages:
                 return done
             docs = _documents_for(archive, session, messages)
-        _index_documents(archive, docs)
+        with _Indexer(archive) as indexer:
+            indexer.add(docs)
         skipped = {m.id for m in messages} - {mid for mid, _ in docs}
         if skipped:  # unparsable now: mark so the loop ends; `dossier status` still counts them
             with archive.sessions.begin() as session:

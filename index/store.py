@@ -78,8 +78,9 @@ def _fields(doc: Document) -> dict:
 class IndexWriter:
     """Adds, replaces and deletes documents inside one :meth:`SearchIndex.writer` block."""
 
-    def __init__(self, writer) -> None:
+    def __init__(self, writer, on_done=lambda: None) -> None:
         self._writer = writer
+        self._on_done = on_done
         self.count = 0
 
     def put(self, doc: Document) -> None:
@@ -94,6 +95,16 @@ class IndexWriter:
 
     def delete(self, doc_id: str) -> None:
         self._writer.delete_by_term("id", doc_id)
+
+    def commit(self, *, merge: bool = True) -> None:
+        """Make the documents searchable; ``merge=False`` skips merging segments (faster,
+        for intermediate commits of a long run)."""
+        self._writer.commit(merge=merge)
+        self._on_done()
+
+    def cancel(self) -> None:
+        self._writer.cancel()
+        self._on_done()
 
 
 class SearchIndex:
@@ -137,9 +148,8 @@ class SearchIndex:
             return 0
         return self._open().doc_count()
 
-    @contextmanager
-    def writer(self, *, limitmb: int = 128) -> Iterator[IndexWriter]:
-        """A writing session: committed when the block ends normally, cancelled on error.
+    def open_writer(self, *, limitmb: int = 128) -> IndexWriter:
+        """A writer to add documents with; finish it with :meth:`IndexWriter.commit` or ``cancel``.
 
         Raises IndexLockedError when another process holds the index's write lock.
         """
@@ -151,13 +161,23 @@ class SearchIndex:
                 f"the search index at {self.path} is being written by another dossier process; "
                 "wait for it to finish"
             ) from exc
-        wrapped = IndexWriter(raw)
+        return IndexWriter(raw, on_done=self._forget)
+
+    @contextmanager
+    def writer(self, *, limitmb: int = 128) -> Iterator[IndexWriter]:
+        """A writing session: committed when the block ends normally, cancelled on error.
+
+        Raises IndexLockedError when another process holds the index's write lock.
+        """
+        wrapped = self.open_writer(limitmb=limitmb)
         try:
             yield wrapped
         except BaseException:
-            raw.cancel()
+            wrapped.cancel()
             raise
-        raw.commit()
+        wrapped.commit()
+
+    def _forget(self) -> None:
         self._ix = None  # reopen to see the new segments
 
     def rebuild(self, docs: Iterable[Document]) -> int:

@@ -125,11 +125,20 @@ def load_directory(
 
 
 def link_message(
-    session: Session, message: Message, participants: Sequence[Participant], directory: Directory
+    session: Session,
+    message: Message,
+    participants: Sequence[Participant],
+    directory: Directory,
+    *,
+    is_new: bool = False,
 ) -> list[LinkCandidate]:
-    """Replace ``message``'s links with those the rules give for ``participants``; return them."""
+    """Replace ``message``'s links with those the rules give for ``participants``; return them.
+
+    ``is_new`` says the message was just stored and has no links to replace yet.
+    """
     candidates = match_customers(participants, directory)
-    session.execute(delete(Link).where(Link.message_id == message.id))
+    if not is_new:
+        session.execute(delete(Link).where(Link.message_id == message.id))
     for c in candidates:
         session.add(
             Link(message_id=message.id, customer_id=c.customer_id, role=c.role,
