@@ -26,6 +26,7 @@ from linker import (
     customer_names,
     customers_by_message,
     find_customer,
+    normalize_domain,
     read_customer_file,
     save_customer,
 )
@@ -144,11 +145,20 @@ def main(ctx: click.Context, data_dir: Path | None, config_path: Path | None, ve
 
 
 @main.command("init")
+@click.option("--own-domain", "own_domains", multiple=True,
+              help="Your company's mail domain (repeatable); written to own_domains in a new config.")
 @_archive_options
-def init_command() -> None:
-    """Create the data directory (private to you) and a commented dossier.toml."""
+def init_command(own_domains: tuple[str, ...]) -> None:
+    """Create the data directory (private to you) and a commented dossier.toml.
+
+    \b
+    Example: dossier init --own-domain northwind-trading.com
+    """
+    for domain in own_domains:
+        if normalize_domain(domain) is None:
+            raise click.BadParameter(f"{domain!r} is not a mail domain", param_hint="--own-domain")
     obj = click.get_current_context().find_root().ensure_object(dict)
-    config_path = init_data_dir(obj.get("data_dir"), obj.get("config_path"))
+    config_path = init_data_dir(obj.get("data_dir"), obj.get("config_path"), own_domains=own_domains)
     archive = _open_archive()
     archive.index.create()
     click.echo(f"Dossier archive ready in {archive.settings.data_dir}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+from collections.abc import Sequence
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,10 +134,13 @@ def load_settings(data_dir: Path | None = None, config_path: Path | None = None)
     )
 
 
-def init_data_dir(data_dir: Path | None = None, config_path: Path | None = None) -> Path:
+def init_data_dir(
+    data_dir: Path | None = None, config_path: Path | None = None, *, own_domains: Sequence[str] = ()
+) -> Path:
     """Create the data directory (mode 0700) with a commented config; return the config path.
 
-    An existing config is left as it is. Raises ConfigError when the directory cannot be created.
+    ``own_domains`` fill the config's ``own_domains`` key. An existing config is left as it is.
+    Raises ConfigError when the directory cannot be created.
     """
     data_dir = (data_dir or default_data_dir()).expanduser().resolve()
     config_path = (config_path or data_dir / CONFIG_NAME).expanduser()
@@ -146,7 +151,11 @@ def init_data_dir(data_dir: Path | None = None, config_path: Path | None = None)
             (data_dir / sub).mkdir(exist_ok=True, mode=0o700)
         if not config_path.exists():
             config_path.parent.mkdir(parents=True, exist_ok=True)
-            config_path.write_text(TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
+            text = TEMPLATE.read_text(encoding="utf-8")
+            if own_domains:
+                listed = ", ".join(json.dumps(d.strip().lower()) for d in own_domains)
+                text = text.replace("\nown_domains = []\n", f"\nown_domains = [{listed}]\n", 1)
+            config_path.write_text(text, encoding="utf-8")
             os.chmod(config_path, 0o600)
     except OSError as exc:
         raise ConfigError(

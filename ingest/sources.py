@@ -18,7 +18,10 @@ Every file is yielded, even an empty one or one that is no message at all (an Ou
 a text file): the parser marks it failed and the import reports it. Only these are skipped:
 
 - Maildir, Dovecot, Courier and Finder metadata, anywhere: ``dovecot*``, ``courierimap*``,
-  ``.uidvalidity``, ``maildirfolder``, ``subscriptions``, ``.DS_Store``;
+  ``.uidvalidity``, ``maildirfolder``, ``subscriptions``, ``.DS_Store``, and the placeholders
+  ``.gitkeep`` / ``.keep`` that keep empty folders in version control;
+- names starting with a dot inside a Maildir's ``cur/``, ``new/`` and ``tmp/`` (the Maildir
+  convention: such files are not messages);
 - Thunderbird summary files (``*.msf``), which index an mbox beside them and hold no mail;
 - symbolic links to directories, which are never followed (they can loop or leave the tree);
 - the blank line that ends each message in an mbox, and whitespace before its first envelope.
@@ -58,7 +61,7 @@ _BLANK_LINES = (b"\n", b"\r\n")
 # An envelope line is short; reading more than this to sniff one would only load binary junk.
 _HEAD_LIMIT = 4096
 
-_SKIP_NAMES = frozenset({".uidvalidity", "maildirfolder", "subscriptions", ".DS_Store"})
+_SKIP_NAMES = frozenset({".uidvalidity", "maildirfolder", "subscriptions", ".DS_Store", ".gitkeep", ".keep"})
 _SKIP_PREFIXES = ("dovecot", "courierimap")
 _SKIP_SUFFIXES = (".msf",)
 
@@ -280,7 +283,7 @@ def _walk_root(root: Path, on_error: ErrorHandler) -> Iterator[tuple[Path, str, 
 
 
 def _walk(
-    directory: Path, folder: str, prefix: str, on_error: ErrorHandler
+    directory: Path, folder: str, prefix: str, on_error: ErrorHandler, *, is_maildir_part: bool = False
 ) -> Iterator[tuple[Path, str, str]]:
     """Yield (file, folder, folder if the file is an mbox) for every file under ``directory``.
 
@@ -297,8 +300,11 @@ def _walk(
     if is_maildir:
         # cur, new and tmp hold the Maildir's own messages under its own name.
         for part in (d for d in dirs if d.name in _MAILDIR_PARTS):
-            yield from _walk(part, folder, prefix, on_error)
+            yield from _walk(part, folder, prefix, on_error, is_maildir_part=True)
         subfolders = [d for d in dirs if d.name not in _MAILDIR_PARTS]
+    if is_maildir_part:
+        # The Maildir convention: names starting with a dot in cur/new/tmp are not messages.
+        files = [f for f in files if not f.name.startswith(".")]
     for file in files:
         yield file, folder, _folder_name(prefix + _strip_mbox_suffix(file.name))
     for sub in subfolders:

@@ -1024,7 +1024,15 @@ real text (e.g. "QUOTATION Q-2024-017 … Total: USD 12,500.00 FOB Ningbo").
 ## Try it
 
 Load `customers.csv`, then the mailbox, with `northwind-trading.com` as your own domain, then
-search. (Quoted replies carry their parent's words, so a thread's replies match too.)
+search (the first command of the project's README does exactly this):
+
+```sh
+dossier init --own-domain northwind-trading.com
+dossier customers import sample/customers.csv
+dossier import sample/mailbox --account sample
+```
+
+Quoted replies carry their parent's words, so a thread's replies match too.
 
 | query | finds |
 |---|---|

@@ -185,7 +185,7 @@ def test_maildir_with_maildirpp_subfolders_names_folders(tmp_path: Path) -> None
     write(root / "new" / "1220863087.12663_9.mindcrime", message("new"))
     write(root / "tmp" / "1220863087.12663.ignore", message("tmp"))
     write(root / ".Sent" / "cur" / "17:2,S", message("sent"))
-    write(root / ".Sent" / "new" / ".unknown", b"")  # not known metadata, so it is kept
+    write(root / ".Sent" / "new" / ".unknown", b"")  # a dot name in new/: not a message by convention
     write(root / ".Customers.Acme" / "cur" / "a;b=c!2,RS", message("acme"))
     write(root / ".Customers.Acme" / "new" / "x", message("acme2"))
     write(root / ".Kund&AOQ-r" / "cur" / "1", message("umlaut"))
@@ -198,7 +198,7 @@ def test_maildir_with_maildirpp_subfolders_names_folders(tmp_path: Path) -> None
 
     assert detect_kind(root) == "maildir"
     assert Counter(item.folder for item in items) == {
-        "INBOX": 3, "Sent": 2, "Customers/Acme": 2, "Kundär": 1,
+        "INBOX": 3, "Sent": 1, "Customers/Acme": 2, "Kundär": 1,
     }
     assert not any("dovecot" in item.origin or "uidvalidity" in item.origin for item in items)
     assert str(root / "cur" / "1220863042.12663_1.mindcrime!2,S") in {item.origin for item in items}
@@ -434,3 +434,19 @@ def test_corpus_sources_yield_every_message() -> None:
     }
     assert {item.origin: hashlib.sha256(item.data).hexdigest() for item in mu_items} == expected
     assert len(mu_items) == len(expected) == 48
+
+
+def test_maildir_dotfiles_and_vcs_placeholders_are_not_messages(tmp_path: Path) -> None:
+    root = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True)
+    (root / "tmp" / ".gitkeep").write_bytes(b"")
+    (root / "cur" / ".hidden-by-convention").write_bytes(b"junk")
+    (root / "cur" / "1700000000.1.host:2,S").write_bytes(b"From: a@b.example\n\nhi\n")
+    tree = tmp_path / "export"
+    tree.mkdir()
+    (tree / ".gitkeep").write_bytes(b"")
+    (tree / "a.eml").write_bytes(b"From: a@b.example\n\nhi\n")
+    assert [i.origin for i in iter_source(root)] == [str(root / "cur" / "1700000000.1.host:2,S")]
+    assert count_messages(root) == 1
+    assert [i.origin for i in iter_source(tree)] == [str(tree / "a.eml")]
