@@ -139,9 +139,6 @@ def main(ctx: click.Context, data_dir: Path | None, config_path: Path | None, ve
     if verbose == 0:
         # Per-message warnings go into the import report instead of the terminal.
         logging.getLogger("config.pipeline").setLevel(logging.ERROR)
-    if verbose < 2:
-        # mail-parser logs a warning for routine MIME oddities; our report already counts defects.
-        logging.getLogger("mailparser").setLevel(logging.ERROR)
 
 
 @main.command("init")

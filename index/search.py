@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from whoosh import highlight
 from whoosh.qparser import MultifieldParser
-from whoosh.query import And, DateRange, Every, Or, Query, Term, Wildcard
+from whoosh.query import And, DateRange, Every, Or, Phrase, Query, Term, Wildcard
 
 from .errors import QueryError
 from .store import SearchIndex
@@ -20,6 +20,8 @@ DEFAULT_FIELDS = ("subject", "body", "sender", "recipients", "attachment")
 #: Characters around a match in a snippet.
 SNIPPET_CHARS = 240
 MARK_OPEN, MARK_CLOSE = "**", "**"
+#: Stored fields a snippet is taken from, in order of preference.
+SNIPPET_FIELDS = ("body", "subject", "attachment")
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,6 @@ class Hit:
     score: float
     date: datetime | None
     snippet: str
-    matched_fields: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -134,31 +135,64 @@ def search(index: SearchIndex, request: SearchRequest) -> SearchResult:
     query = _parse(ix, request.text)
     filter_query = _filters(request)
     with ix.searcher() as searcher:
-        kwargs = {"limit": request.limit, "filter": filter_query, "terms": True}
+        kwargs = {"limit": request.limit, "filter": filter_query}
         if request.sort == "date" or isinstance(query, Every):
             kwargs.update(sortedby="date", reverse=True)
         results = searcher.search(query, **kwargs)
         results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=80)
         results.formatter = _MarkFormatter()
+        words = _query_words(query)
         hits = []
         for hit in results:
-            matched = tuple(sorted({f for f, _ in hit.matched_terms()})) if results.has_matched_terms() else ()
             hits.append(Hit(
                 id=hit["id"],
                 score=float(hit.score or 0.0),
                 date=hit.get("date"),
-                snippet=_snippet(hit),
-                matched_fields=matched,
+                snippet=_snippet(hit, words),
             ))
         return SearchResult(hits=tuple(hits), total=len(results))
 
 
-def _snippet(hit) -> str:
-    for name in ("body", "subject", "attachment"):
-        text = hit.highlights(name, minscore=1)
-        if text:
-            return text
-    body = " ".join((hit.get("body") or "").split())
+#: Characters of a long body around its first match that the highlighter re-reads.
+_WINDOW = 2000
+
+
+def _query_words(query: Query) -> dict[str, frozenset[str]]:
+    """The query's words (a prefix or wildcard up to its first wildcard character) per snippet
+    field, to find the part of a long body worth highlighting."""
+    words: dict[str, set[str]] = {}
+    for leaf in query.leaves():
+        fieldname = getattr(leaf, "fieldname", None)
+        if fieldname not in SNIPPET_FIELDS:
+            continue
+        if isinstance(leaf, Phrase):
+            found = leaf.words
+        else:
+            text = getattr(leaf, "text", None)
+            found = [re.split(r"[*?]", text)[0]] if isinstance(text, str) else []
+        words.setdefault(fieldname, set()).update(w for w in found if w)
+    return {k: frozenset(v) for k, v in words.items()}
+
+
+def _window(text: str, words: frozenset[str]) -> str:
+    """A slice of ``text`` around the first place a query word occurs (highlighting re-tokenizes
+    what it is given, so a whole long body would cost far more than the search itself)."""
+    if len(text) <= _WINDOW:
+        return text
+    lowered = text.lower()
+    found = [pos for pos in (lowered.find(w) for w in words) if pos >= 0]
+    start = max(0, min(found) - _WINDOW // 2) if found else 0
+    return text[start:start + _WINDOW]
+
+
+def _snippet(hit, words: dict[str, frozenset[str]]) -> str:
+    for name in SNIPPET_FIELDS:
+        text = hit.get(name) or ""
+        if text and words.get(name):
+            marked = hit.highlights(name, text=_window(text, words[name]), minscore=1)
+            if marked:
+                return marked
+    body = " ".join((hit.get("body") or "")[:SNIPPET_CHARS * 4].split())
     return body[:SNIPPET_CHARS] + ("…" if len(body) > SNIPPET_CHARS else "")
 
 

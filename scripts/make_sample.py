@@ -514,7 +514,7 @@ def build_mails() -> list[Mail]:
         "请确认：如果数量增加到 3000 件，单价能否降到 36 元？\n\n"
         "王芳\n宁波海通贸易有限公司\n\n")
     text += quote(ht_quote, lang="zh")
-    ht_samples = add(Mail(
+    add(Mail(
         "haitong-samples-gb2312", "Customers.Haitong", datetime(2023, 5, 25, 9, 12, tzinfo=CST),
         wangfang, [ANNA], "回复: 询价：不锈钢法兰 DN50",
         "<4a1c2e.7d3f.1884f0c2a1b.Coremail.wangfang@163.com>", text,

@@ -28,7 +28,9 @@ def test_status_after_the_sample_import(sample: Dossier):
 
 def test_every_customer_has_exactly_its_own_mail(sample: Dossier):
     counts = {c["name"].split(" ")[0]: c["messages"] for c in sample.json("customers", "list")}
-    assert counts == {"Acme": 9, "宁波海通贸易有限公司": 6, "Müller": 4, "Bristol": 4, "台北精密股份有限公司": 3, "Mendes": 3}
+    assert counts == {
+        "Acme": 9, "宁波海通贸易有限公司": 6, "Müller": 4, "Bristol": 4, "台北精密股份有限公司": 3, "Mendes": 3,
+    }
 
 
 def test_the_readme_search_finds_acme_quotation(sample: Dossier):
