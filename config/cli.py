@@ -159,7 +159,8 @@ def init_command(own_domains: tuple[str, ...]) -> None:
     archive = _open_archive()
     archive.index.create()
     click.echo(f"Dossier archive ready in {archive.settings.data_dir}")
-    click.echo(f"Configuration: {config_path} (set own_domains there)")
+    hint = "" if own_domains else " (set own_domains there: your company's mail domains)"
+    click.echo(f"Configuration: {config_path}{hint}")
 
 
 @main.command("import")
