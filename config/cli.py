@@ -53,6 +53,11 @@ class DossierGroup(click.Group):
             raise click.ClickException(
                 f"database error: {reason}; check that the database is reachable and not damaged"
             ) from exc
+        except OSError as exc:  # disk full, permissions changed under us, a vanished directory
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise click.ClickException(
+                f"{exc.strerror or exc}{where}; check free disk space and the data directory's permissions"
+            ) from exc
 
 
 def _archive_options(fn):
@@ -130,6 +135,8 @@ def main(ctx: click.Context, data_dir: Path | None, config_path: Path | None, ve
     ~/.local/share/dossier) holding dossier.toml, dossier.db, the raw store and the index.
     """
     ctx.ensure_object(dict)
+    # Everything Dossier writes (database, raw store, index) is private to the owner.
+    os.umask(0o077)
     if data_dir is not None:
         ctx.obj["data_dir"] = data_dir
     if config_path is not None:

@@ -25,6 +25,14 @@ def test_init_creates_private_data_dir_with_config_db_index_and_raw(tmp_path: Pa
     assert (d.data_dir / "index").is_dir() and (d.data_dir / "raw").is_dir()
 
 
+def test_everything_written_is_private_to_the_owner(dossier: Dossier, tmp_path: Path):
+    (tmp_path / "m.eml").write_bytes(make_message())
+    dossier.json("import", tmp_path / "m.eml")
+    for path in dossier.data_dir.rglob("*"):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
+
+
 def test_init_honours_dossier_home(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("DOSSIER_HOME", str(tmp_path / "home"))
     d = Dossier(tmp_path / "unused")
