@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -116,6 +116,15 @@ def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.replace(tzinfo=timezone.utc).isoformat()
+
+
+def _local_date(message: Message) -> str:
+    """The date as the sender wrote it (with its UTC offset), and in UTC when they differ."""
+    utc = message.date.replace(tzinfo=timezone.utc)
+    if not message.date_offset:
+        return utc.isoformat()
+    local = utc.astimezone(timezone(timedelta(minutes=message.date_offset)))
+    return f"{local.isoformat()}  ({utc.isoformat()})"
 
 
 def _emit_json(value) -> None:
@@ -515,9 +524,9 @@ def show_command(message_id: str, raw: bool) -> None:
             parsed = parse_message(data)
         except ParseError as exc:
             raise click.ClickException(f"message {message.short_id} no longer parses: {exc}") from exc
-        date_note = "" if message.date_source == "date" else f"  (from {message.date_source})"
+        date_note = "" if message.date_source == "date" else f"  (from the {message.date_source} time)"
         lines += [
-            f"Date:     {_iso(message.date)}{date_note}",
+            f"Date:     {_local_date(message)}{date_note}",
             f"Subject:  {parsed.subject}",
         ]
         for role in ("from", "reply_to", "to", "cc", "bcc"):
