@@ -604,6 +604,9 @@ def status_command(as_json: bool) -> None:
     fresh = "up to date" if data["pending_index"] == 0 else f"{data['pending_index']} waiting (run `dossier reindex`)"
     click.echo(f"Index       {data['indexed']} messages indexed, {fresh}; last change {data['last_indexed'] or '-'}")
     click.echo(f"Last import {data['last_import'] or '-'}")
+    if data["index_documents"] != data["indexed"]:
+        click.echo(f"warning: the index holds {data['index_documents']} messages but {data['indexed']} are "
+                   "recorded as indexed; run `dossier reindex`", err=True)
     for sha, error in failures:
         click.echo(f"  failed {sha[:SHORT_ID_LENGTH]}: {error}")
 

@@ -29,6 +29,7 @@ from ingest import (
     ParticipantRow,
     RawItem,
     RawStore,
+    detect_kind,
     iter_source,
     parse_message,
 )
@@ -115,6 +116,8 @@ def import_paths(
     RawStoreError / SearchIndexError when the data directory cannot be written.
     """
     check_writable(archive.settings.data_dir)
+    for path in paths:  # every path must be readable before anything is written
+        detect_kind(Path(path))
     report = ImportReport()
     started = time.monotonic()
     index_pending(archive)

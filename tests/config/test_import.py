@@ -211,3 +211,20 @@ def test_small_batches_commit_everything(dossier: Dossier, tmp_path: Path):
     assert report["stored"] == 7
     status = dossier.json("status")
     assert status["indexed"] == 7 and status["pending_index"] == 0 and status["index_documents"] == 7
+
+
+def test_a_missing_second_path_stops_before_anything_is_imported(dossier: Dossier, tmp_path: Path):
+    (tmp_path / "ok.eml").write_bytes(make_message())
+    result = dossier.run("import", tmp_path / "ok.eml", tmp_path / "missing", expect=1)
+    assert "missing" in result.output
+    assert dossier.json("status")["messages"] == 0
+
+
+def test_status_warns_when_the_index_lost_documents(dossier: Dossier, tmp_path: Path):
+    import shutil
+
+    (tmp_path / "ok.eml").write_bytes(make_message())
+    dossier.json("import", tmp_path / "ok.eml")
+    shutil.rmtree(dossier.data_dir / "index")
+    result = dossier.run("status")
+    assert "dossier reindex" in result.output
