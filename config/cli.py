@@ -95,7 +95,7 @@ def _open_archive() -> Archive:
 def _progress(label: str, total: int | None, enabled: bool):
     """An iterable wrapper showing a progress bar on a terminal, or nothing."""
     if not enabled or not sys.stderr.isatty():
-        return pipeline._identity
+        return pipeline.no_progress
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     def wrap(items: Iterable) -> Iterable:

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[Iterable], Iterable]
 
 
-def _identity(items: Iterable) -> Iterable:
+def no_progress(items: Iterable) -> Iterable:
     return items
 
 
@@ -108,7 +108,7 @@ def import_paths(
     paths: Sequence[Path],
     *,
     account: str = "local",
-    progress: Progress = _identity,
+    progress: Progress = no_progress,
 ) -> ImportReport:
     """Import every message under ``paths``; re-running adds nothing already stored.
 
@@ -325,16 +325,12 @@ class _Indexer:
             self.writer = None
 
 
-def _reparse(archive: Archive, message: Message) -> ParsedMessage:
-    return parse_message(archive.raw.get(message.sha256))
-
-
 def _documents_for(archive: Archive, session: Session, messages: Sequence[Message]) -> list[tuple[int, Document]]:
     customers = customers_by_message(session, [m.id for m in messages])
     docs = []
     for message in messages:
         try:
-            parsed = _reparse(archive, message)
+            parsed = parse_message(archive.raw.get(message.sha256))
         except ParseError as exc:
             log.warning("message %s no longer parses: %s", message.short_id, exc)
             continue
@@ -342,30 +338,32 @@ def _documents_for(archive: Archive, session: Session, messages: Sequence[Messag
     return docs
 
 
-def index_pending(archive: Archive, progress: Progress = _identity) -> int:
-    """Index the stored messages that are not indexed yet (after a crash or a relink)."""
-    done = 0
-    while True:
-        with archive.sessions() as session:
-            messages = session.scalars(
-                select(Message)
-                .where(Message.status == "ok", Message.indexed_at.is_(None))
-                .order_by(Message.id)
-                .limit(archive.settings.batch_size)
-            ).all()
-            if not messages:
-                return done
-            docs = _documents_for(archive, session, messages)
-        with _Indexer(archive) as indexer:
+def index_pending(archive: Archive) -> int:
+    """Index the stored messages that are not indexed yet (after a crash, a relink or a reindex
+    that raced an import); return how many were indexed."""
+    done, last_id = 0, 0
+    with _Indexer(archive) as indexer:
+        while True:
+            with archive.sessions() as session:
+                messages = session.scalars(
+                    select(Message)
+                    .where(Message.status == "ok", Message.indexed_at.is_(None), Message.id > last_id)
+                    .order_by(Message.id)
+                    .limit(archive.settings.batch_size)
+                ).all()
+                if not messages:
+                    return done
+                last_id = messages[-1].id
+                docs = _documents_for(archive, session, messages)
             indexer.add(docs)
-        skipped = {m.id for m in messages} - {mid for mid, _ in docs}
-        if skipped:  # unparsable now: mark so the loop ends; `dossier status` still counts them
-            with archive.sessions.begin() as session:
-                session.execute(update(Message).where(Message.id.in_(skipped)).values(indexed_at=_utcnow()))
-        done += len(docs)
+            skipped = [m.id for m in messages if m.id not in {mid for mid, _ in docs}]
+            if skipped:  # no longer parses: mark it so it is not retried on every run
+                with archive.sessions.begin() as session:
+                    session.execute(update(Message).where(Message.id.in_(skipped)).values(indexed_at=_utcnow()))
+            done += len(docs)
 
 
-def reindex(archive: Archive, progress: Progress = _identity) -> int:
+def reindex(archive: Archive, progress: Progress = no_progress) -> int:
     """Rebuild the whole search index from the raw store and database; return documents indexed.
 
     The new index is built beside the live one and swapped in when complete.
@@ -386,6 +384,8 @@ def reindex(archive: Archive, progress: Progress = _identity) -> int:
         session.execute(
             update(Message).where(Message.status == "ok", Message.stored_at <= started).values(indexed_at=started)
         )
+        # Stored while the rebuild ran: an import may have indexed them into the index just replaced.
+        session.execute(update(Message).where(Message.stored_at > started).values(indexed_at=None))
     index_pending(archive)
     return count
 

@@ -228,3 +228,24 @@ def test_status_warns_when_the_index_lost_documents(dossier: Dossier, tmp_path: 
     shutil.rmtree(dossier.data_dir / "index")
     result = dossier.run("status")
     assert "dossier reindex" in result.output
+
+
+def test_index_pending_catches_up_every_unindexed_message(dossier: Dossier, tmp_path: Path):
+    import shutil
+
+    from sqlalchemy import update
+
+    from config import index_pending
+
+    config = dossier.data_dir / "dossier.toml"
+    config.write_text(config.read_text().replace("batch_size = 200", "batch_size = 2"))
+    msgs = [make_message(subject=f"catch-up {i}", message_id=f"<c{i}@x>") for i in range(7)]
+    dossier.json("import", _mbox(tmp_path / "c.mbox", msgs))
+    shutil.rmtree(dossier.data_dir / "index")
+    archive = Archive(load_settings(dossier.data_dir))
+    with archive.sessions.begin() as s:
+        s.execute(update(Message).values(indexed_at=None))
+    assert index_pending(archive) == 7
+    assert archive.index.doc_count() == 7
+    assert index_pending(archive) == 0
+    assert len(dossier.json("search", "catch-up")) == 7
