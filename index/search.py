@@ -98,7 +98,9 @@ def _parse(ix, text: str) -> Query:
     try:
         query = parser.parse(_fold_width(text))
     except Exception as exc:  # Whoosh's parser raises assorted errors on odd input
-        raise QueryError(f"cannot understand the query {text!r}: {exc}") from exc
+        raise QueryError(
+            f"cannot understand the query {text!r}: check its quotes, parentheses and AND/OR/NOT"
+        ) from exc
     return query
 
 

@@ -29,8 +29,9 @@ __all__ = ["MAX_TEXT_CHARS", "parse_message"]
 
 log = logging.getLogger(__name__)
 # mail-parser logs a WARNING for every multipart container it walks ("Email content 'mixed'
-# not handled"): routine structure, not a defect. Our own defects list reports real problems.
-logging.getLogger("mailparser").setLevel(logging.ERROR)
+# not handled") and an ERROR for each header it cannot decode, which this module decodes
+# itself: noise, not defects. Our own defects list reports the real problems.
+logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
 #: Longest body text returned; longer text is cut and a defect noted.
 MAX_TEXT_CHARS = 2_000_000

@@ -218,3 +218,11 @@ def test_snippet_shows_a_match_deep_inside_a_long_body(team: Dossier, tmp_path: 
     team.json("import", tmp_path / "long")
     snippet = team.json("search", "MSKU7788123")[0]["snippet"]
     assert "**MSKU7788123**" in snippet
+
+
+@pytest.mark.parametrize("query", ['"unterminated', "a AND (b OR", "subject:", "*", "报价（", "ＡＢＣ", "NOT NOT NOT"])
+def test_odd_queries_answer_or_fail_in_one_line(searchable: Dossier, query: str):
+    result = searchable.run("search", query, expect=None)
+    assert result.exit_code in (0, 1) and "Traceback" not in result.output
+    if result.exit_code:
+        assert len(result.output.strip().splitlines()) == 1 and "query" in result.output
