@@ -59,24 +59,26 @@ def save_customer(
         customer.notes = notes
     if fields:
         customer.fields = {**(customer.fields or {}), **fields}
-    have_domains = {d.domain for d in customer.domains}
-    for raw in domains:
-        domain = normalize_domain(raw)
-        if domain is None:
-            raise LinkError(f"customer {name!r}: {raw!r} is not a valid domain")
-        if domain not in have_domains:
-            customer.domains.append(CustomerDomain(domain=domain))
-            have_domains.add(domain)
-    have_emails = {c.email for c in customer.contacts}
-    for raw in emails:
-        email = normalize_email(raw)
-        if email is None:
-            raise LinkError(f"customer {name!r}: {raw!r} is not a valid e-mail address")
-        if email not in have_emails:
-            customer.contacts.append(Contact(email=email))
-            have_emails.add(email)
+    _add_new(customer.domains, domains, normalize_domain, CustomerDomain, "domain", f"customer {name!r}")
+    _add_new(customer.contacts, emails, normalize_email, Contact, "email", f"customer {name!r}")
     session.flush()
     return customer, created
+
+
+def _add_new(rows: list, values: Iterable[str], normalize, model, attr: str, owner: str) -> None:
+    """Append a ``model`` row for each normalised value not among ``rows`` yet.
+
+    Raises LinkError naming ``owner`` and the value when one does not normalise.
+    """
+    have = {getattr(row, attr) for row in rows}
+    for raw in values:
+        value = normalize(raw)
+        if value is None:
+            kind = "domain" if attr == "domain" else "e-mail address"
+            raise LinkError(f"{owner}: {raw!r} is not a valid {kind}")
+        if value not in have:
+            rows.append(model(**{attr: value}))
+            have.add(value)
 
 
 def find_customer(session: Session, name: str) -> Customer:

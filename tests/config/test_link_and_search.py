@@ -226,3 +226,20 @@ def test_odd_queries_answer_or_fail_in_one_line(searchable: Dossier, query: str)
     assert result.exit_code in (0, 1) and "Traceback" not in result.output
     if result.exit_code:
         assert len(result.output.strip().splitlines()) == 1 and "query" in result.output
+
+
+def test_customer_sheet_in_xlsx_with_chinese_headers(team: Dossier, tmp_path: Path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["客户名称", "网址", "邮箱", "国家", "备注", "负责人"])
+    sheet.append(["宁波海通贸易有限公司", "https://www.haitong-nb.cn/", "wangfang@163.com", "中国", "法兰", "Anna"])
+    sheet.append(["Bad Row Ltd", "", "not-an-address", "", "", ""])
+    book.save(tmp_path / "客户汇总表.xlsx")
+    result = team.run("customers", "import", tmp_path / "客户汇总表.xlsx", expect=1)
+    assert "客户汇总表.xlsx:3" in result.output and "not-an-address" in result.output
+    [customer] = team.json("customers", "list")
+    assert customer["name"] == "宁波海通贸易有限公司" and customer["domains"] == ["haitong-nb.cn"]
+    assert customer["emails"] == ["wangfang@163.com"] and customer["country"] == "中国"
+    assert customer["fields"] == {"负责人": "Anna"}
