@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from index import QueryError, SearchIndexError, SearchRequest, search
-from ingest import SHORT_ID_LENGTH, IngestError, Message, MessageCopy, ParseError, count_messages, parse_message
+from ingest import SHORT_ID_LENGTH, IngestError, Message, MessageCopy, ParseError, count_messages
 from linker import (
     Customer,
     CustomerRow,
@@ -31,8 +31,7 @@ from linker import (
     save_customer,
 )
 
-from . import pipeline
-from .pipeline import Archive
+from .archive import Archive, count_pending, no_progress
 from .settings import ConfigError, init_data_dir, load_settings, loose_permissions
 
 log = logging.getLogger("dossier")
@@ -79,6 +78,13 @@ def _archive_options(fn):
     return wrapper
 
 
+def _pipeline():
+    """The import pipeline, loaded only by the commands that write (it loads the parser)."""
+    from . import pipeline
+
+    return pipeline
+
+
 def _open_archive() -> Archive:
     obj = click.get_current_context().find_root().ensure_object(dict)
     settings = load_settings(obj.get("data_dir"), obj.get("config_path"))
@@ -95,7 +101,7 @@ def _open_archive() -> Archive:
 def _progress(label: str, total: int | None, enabled: bool):
     """An iterable wrapper showing a progress bar on a terminal, or nothing."""
     if not enabled or not sys.stderr.isatty():
-        return pipeline.no_progress
+        return no_progress
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     def wrap(items: Iterable) -> Iterable:
@@ -195,7 +201,7 @@ def import_command(paths: tuple[Path, ...], account: str, as_json: bool) -> None
     total = 0
     for path in paths:
         total += count_messages(path) or 0
-    report = pipeline.import_paths(
+    report = _pipeline().import_paths(
         archive, list(paths), account=account,
         progress=_progress("Importing", total or None, not as_json),
     )
@@ -255,7 +261,7 @@ def customers_import(file: Path) -> None:
                 continue
             created += is_new
             updated += not is_new
-    changed = pipeline.relink_all(archive)
+    changed = _pipeline().relink_all(archive)
     for line in errors:
         click.echo(f"skipped {line}", err=True)
     click.echo(f"{created} customers added, {updated} updated, {len(errors)} rows skipped; "
@@ -283,7 +289,7 @@ def customers_add(name: str, domains: tuple[str, ...], emails: tuple[str, ...], 
             session, name, domains=domains, emails=emails, country=country, notes=notes
         )
         shown = customer.name
-    changed = pipeline.relink_all(archive)
+    changed = _pipeline().relink_all(archive)
     click.echo(f"{'Added' if created else 'Updated'} {shown}; {changed} messages re-linked")
 
 
@@ -520,6 +526,8 @@ def show_command(message_id: str, raw: bool) -> None:
             lines.append("The raw bytes are kept: `dossier show --raw " + message.short_id + "`")
             click.echo("\n".join(lines))
             return
+        from ingest.parse import parse_message
+
         try:
             parsed = parse_message(data)
         except ParseError as exc:
@@ -579,7 +587,7 @@ def status_command(as_json: bool) -> None:
             "unlinked": count(Message.status == "ok", Message.is_internal.is_(False), Message.id.not_in(linked_ids)),
             "internal": count(Message.status == "ok", Message.is_internal.is_(True)),
             "indexed": count(Message.status == "ok", Message.indexed_at.is_not(None)),
-            "pending_index": pipeline.count_pending(session),
+            "pending_index": count_pending(session),
             "index_documents": archive.index.doc_count(),
             "last_import": _iso(session.scalar(select(func.max(Message.stored_at)))),
             "last_indexed": _iso(session.scalar(select(func.max(Message.indexed_at)))),
@@ -618,7 +626,7 @@ def reindex_command() -> None:
     archive = _open_archive()
     with archive.sessions() as session:
         total = session.scalar(select(func.count()).select_from(Message).where(Message.status == "ok"))
-    count = pipeline.reindex(archive, progress=_progress("Indexing", total, True))
+    count = _pipeline().reindex(archive, progress=_progress("Indexing", total, True))
     click.echo(f"Index rebuilt: {count} messages")
 
 
@@ -627,7 +635,7 @@ def reindex_command() -> None:
 def relink_command() -> None:
     """Recompute every message's customer links from the current customer records."""
     archive = _open_archive()
-    changed = pipeline.relink_all(archive)
+    changed = _pipeline().relink_all(archive)
     click.echo(f"Re-linked all messages; {changed} changed customers")
 
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from index import Document, SearchIndex, build_document
+from index import Document, build_document
 from ingest import (
     AttachmentRow,
     Message,
@@ -28,51 +28,20 @@ from ingest import (
     ParseError,
     ParticipantRow,
     RawItem,
-    RawStore,
     detect_kind,
     iter_source,
     parse_message,
 )
-from linker import Directory, customers_by_message, link_message, load_directory, load_freemail, relink
+from linker import Directory, customers_by_message, link_message, relink
 
-from .db import make_engine, make_sessionmaker
-from .settings import Settings, check_writable
+from .archive import Archive, Progress, no_progress
+from .settings import check_writable
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[Iterable], Iterable]
-
-
-def no_progress(items: Iterable) -> Iterable:
-    return items
 
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-class Archive:
-    """An opened data directory: settings, database sessions, raw store and search index."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.engine = make_engine(settings.database_url)
-        self.sessions = make_sessionmaker(self.engine)
-        self.raw = RawStore(settings.raw_path, fsync=settings.fsync)
-        self.index = SearchIndex(settings.index_path)
-
-    def directory(self, session: Session) -> Directory:
-        s = self.settings
-        return load_directory(
-            session,
-            own_domains=s.own_domains,
-            own_addresses=s.own_addresses,
-            freemail=load_freemail(extra=s.freemail_add, exclude=s.freemail_remove),
-        )
-
-    def close(self) -> None:
-        self.engine.dispose()
-
 
 @dataclass
 class ImportReport:
@@ -401,9 +370,3 @@ def relink_all(archive: Archive, message_ids: Iterable[int] | None = None) -> in
             )
     index_pending(archive)
     return len(changed)
-
-
-def count_pending(session: Session) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Message).where(Message.status == "ok", Message.indexed_at.is_(None))
-    ) or 0

@@ -3,7 +3,6 @@
 from .errors import IngestError, ParseError, RawStoreError, SourceError
 from .message import ROLES, Address, Attachment, ParsedMessage, Participant, RawItem
 from .models import SHORT_ID_LENGTH, AttachmentRow, Base, Message, MessageCopy, ParticipantRow
-from .parse import parse_message
 from .sources import count_messages, detect_kind, iter_source
 from .store import RawStore, hash_bytes
 
@@ -31,3 +30,13 @@ __all__ = [
     "iter_source",
     "parse_message",
 ]
+
+
+def __getattr__(name: str):
+    # The parser pulls in mail-parser, BeautifulSoup and charset-normalizer (about 0.15 s);
+    # commands that only read the archive never need it.
+    if name == "parse_message":
+        from .parse import parse_message
+
+        return parse_message
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

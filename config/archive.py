@@ -1,0 +1,56 @@
+"""An opened data directory: settings, database sessions, raw store and search index.
+
+Kept apart from the pipeline so that commands which only read (search, show, status)
+do not load the parser and its libraries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from index import SearchIndex
+from ingest import Message, RawStore
+from linker import Directory, load_directory, load_freemail
+
+from .db import make_engine, make_sessionmaker
+from .settings import Settings
+
+Progress = Callable[[Iterable], Iterable]
+
+
+def no_progress(items: Iterable) -> Iterable:
+    """The progress wrapper that shows nothing (library default; the CLI passes a bar)."""
+    return items
+
+
+class Archive:
+    """An opened data directory: settings, database sessions, raw store and search index."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        self.sessions = make_sessionmaker(self.engine)
+        self.raw = RawStore(settings.raw_path, fsync=settings.fsync)
+        self.index = SearchIndex(settings.index_path)
+
+    def directory(self, session: Session) -> Directory:
+        s = self.settings
+        return load_directory(
+            session,
+            own_domains=s.own_domains,
+            own_addresses=s.own_addresses,
+            freemail=load_freemail(extra=s.freemail_add, exclude=s.freemail_remove),
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def count_pending(session: Session) -> int:
+    """Stored messages not yet in the search index."""
+    return session.scalar(
+        select(func.count()).select_from(Message).where(Message.status == "ok", Message.indexed_at.is_(None))
+    ) or 0
