@@ -72,6 +72,11 @@ class _Outcome:
     parsed: ParsedMessage | None
 
 
+#: A batch is also cut when its raw messages reach this size, so a run of huge messages
+#: (50 MB scans attached to every mail) cannot hold gigabytes in memory at once.
+BATCH_BYTES = 64 * 1024 * 1024
+
+
 def import_paths(
     archive: Archive,
     paths: Sequence[Path],
@@ -102,14 +107,16 @@ def import_paths(
             yield from iter_source(Path(path), on_error=unreadable)
 
     batch: list[tuple[RawItem, str]] = []
+    batch_bytes = 0
     with _Indexer(archive) as indexer:
         for item in progress(items()):
             report.seen += 1
             sha, _ = archive.raw.put(item.data)
             batch.append((item, sha))
-            if len(batch) >= archive.settings.batch_size:
+            batch_bytes += len(item.data)
+            if len(batch) >= archive.settings.batch_size or batch_bytes >= BATCH_BYTES:
                 indexer.add(_import_batch(archive, batch, account, directory, report), new=True)
-                batch = []
+                batch, batch_bytes = [], 0
         if batch:
             indexer.add(_import_batch(archive, batch, account, directory, report), new=True)
     report.seconds = time.monotonic() - started
