@@ -133,6 +133,15 @@ def _local_date(message: Message) -> str:
     return f"{local.isoformat()}  ({utc.isoformat()})"
 
 
+# Message text is data, never terminal commands: escape sequences and other control
+# characters (C0 but tab and newline, DEL, C1) are shown as U+FFFD.
+_CONTROLS = {c: "\ufffd" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]}
+
+
+def _safe(text: str) -> str:
+    return text.translate(_CONTROLS)
+
+
 def _emit_json(value) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=None))
 
@@ -470,13 +479,13 @@ def _print_hits(hits: list[dict], total: int) -> None:
     for h in hits:
         who = f"{h['from_name']} <{h['from']}>" if h["from_name"] else h["from"]
         customers = f"  [cyan]{escape(', '.join(h['customers']))}[/]" if h["customers"] else ""
-        console.print(f"[bold]{h['date'][:10]}[/]  [dim]{h['id']}[/]  {escape(who)}{customers}")
-        console.print(f"  [bold]{escape(h['subject'] or '(no subject)')}[/]")
-        parts = escape(h["snippet"]).split("**")
+        console.print(f"[bold]{h['date'][:10]}[/]  [dim]{h['id']}[/]  {escape(_safe(who))}{customers}")
+        console.print(f"  [bold]{escape(_safe(h['subject'] or '(no subject)'))}[/]")
+        parts = escape(_safe(h["snippet"])).split("**")
         snippet = "".join(f"[yellow bold]{p}[/]" if i % 2 else p for i, p in enumerate(parts))
         console.print(f"  {snippet}")
         if h["attachments"]:
-            console.print(f"  [dim]attachments: {escape(', '.join(h['attachments']))}[/]")
+            console.print(f"  [dim]attachments: {escape(_safe(', '.join(h['attachments'])))}[/]")
     shown = len(hits)
     console.print(f"[dim]{shown} of {total} matching messages shown[/]" if total > shown
                   else f"[dim]{shown} messages[/]")
@@ -551,7 +560,7 @@ def show_command(message_id: str, raw: bool) -> None:
             lines.append(f"Attachment: {a.filename or '(unnamed)'} ({a.content_type}, {a.size} bytes)")
         lines.append("")
         lines.append(parsed.text.rstrip())
-        click.echo("\n".join(lines))
+        click.echo(_safe("\n".join(lines)))
 
 
 # ---------------------------------------------------------------- maintenance

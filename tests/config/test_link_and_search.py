@@ -243,3 +243,14 @@ def test_customer_sheet_in_xlsx_with_chinese_headers(team: Dossier, tmp_path: Pa
     assert customer["name"] == "宁波海通贸易有限公司" and customer["domains"] == ["haitong-nb.cn"]
     assert customer["emails"] == ["wangfang@163.com"] and customer["country"] == "中国"
     assert customer["fields"] == {"负责人": "Anna"}
+
+
+def test_terminal_escape_sequences_in_mail_are_not_passed_to_the_terminal(team: Dossier, tmp_path: Path):
+    evil = "Invoice \x1b]0;pwned\x07 \x1b[2J overdue"
+    _write(tmp_path / "e", "1.eml", make_message(subject="Invoice overdue", message_id="<esc@x>", body=evil))
+    team.json("import", tmp_path / "e")
+    shown = team.run("show", "<esc@x>").stdout
+    listed = team.run("search", "overdue").stdout
+    for out in (shown, listed):
+        assert "\x1b" not in out and "\x07" not in out
+    assert "overdue" in shown
