@@ -252,6 +252,12 @@ def _document(message: Message, parsed: ParsedMessage, customers: Iterable[int])
     )
 
 
+def _set_indexed_at(session: Session, ids: Sequence[int], value: datetime | None) -> None:
+    """Mark messages indexed at ``value`` (None: waiting to be indexed), in bounded IN lists."""
+    for start in range(0, len(ids), 500):
+        session.execute(update(Message).where(Message.id.in_(ids[start:start + 500])).values(indexed_at=value))
+
+
 #: Documents written between index commits in a long run; each commit makes them searchable.
 INDEX_COMMIT_EVERY = 5000
 
@@ -288,10 +294,7 @@ class _Indexer:
         self.writer = None
         ids, self.pending = self.pending, []
         with self.archive.sessions.begin() as session:
-            for start in range(0, len(ids), 500):
-                session.execute(
-                    update(Message).where(Message.id.in_(ids[start:start + 500])).values(indexed_at=_utcnow())
-                )
+            _set_indexed_at(session, ids, _utcnow())
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
@@ -335,7 +338,7 @@ def index_pending(archive: Archive) -> int:
             skipped = [m.id for m in messages if m.id not in {mid for mid, _ in docs}]
             if skipped:  # no longer parses: mark it so it is not retried on every run
                 with archive.sessions.begin() as session:
-                    session.execute(update(Message).where(Message.id.in_(skipped)).values(indexed_at=_utcnow()))
+                    _set_indexed_at(session, skipped, _utcnow())
             done += len(docs)
 
 
@@ -371,9 +374,6 @@ def relink_all(archive: Archive, message_ids: Iterable[int] | None = None) -> in
     with archive.sessions.begin() as session:
         report = relink(session, archive.directory(session), message_ids)
         changed = sorted(report.changed)
-        for start in range(0, len(changed), 500):
-            session.execute(
-                update(Message).where(Message.id.in_(changed[start:start + 500])).values(indexed_at=None)
-            )
+        _set_indexed_at(session, changed, None)
     index_pending(archive)
     return len(changed)
