@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
 
 from index import QueryError, SearchIndexError, SearchRequest, search
 from ingest import SHORT_ID_LENGTH, IngestError, Message, MessageCopy, ParseError, count_messages
@@ -444,7 +445,11 @@ def search_command(query: str, customer: str | None, from_: str | None, since: s
 
 def _hit_rows(archive: Archive, session, hits) -> list[dict]:
     shas = [h.id for h in hits]
-    messages = {m.sha256: m for m in session.scalars(select(Message).where(Message.sha256.in_(shas)))}
+    # Load every hit's people, attachments and folders in three queries, not three per hit.
+    query = select(Message).where(Message.sha256.in_(shas)).options(
+        selectinload(Message.participants), selectinload(Message.attachments), selectinload(Message.copies)
+    )
+    messages = {m.sha256: m for m in session.scalars(query)}
     links = customers_by_message(session, [m.id for m in messages.values()])
     names = customer_names(session, [c for ids in links.values() for c in ids])
     rows = []
