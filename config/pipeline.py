@@ -335,7 +335,8 @@ def index_pending(archive: Archive) -> int:
                 last_id = messages[-1].id
                 docs = _documents_for(archive, session, messages)
             indexer.add(docs)
-            skipped = [m.id for m in messages if m.id not in {mid for mid, _ in docs}]
+            indexed = {mid for mid, _ in docs}
+            skipped = [m.id for m in messages if m.id not in indexed]
             if skipped:  # no longer parses: mark it so it is not retried on every run
                 with archive.sessions.begin() as session:
                     _set_indexed_at(session, skipped, _utcnow())
