@@ -1,0 +1,430 @@
+"""Read-only IMAP fetching: the one module that talks to imapclient.
+
+Folders are selected with EXAMINE and bodies fetched with ``BODY.PEEK[]``, so nothing on the
+server changes. Folder names are kept as the server spells them (modified UTF-7) and decoded
+only for people. The pure helpers (folder choice, UID sets, batching, cursor arithmetic, error
+wording) sit apart from :class:`ImapConnection`, the only part that touches the network.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import imaplib
+import socket
+import ssl
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from .errors import IngestError
+
+#: Folders skipped by default, by SPECIAL-USE flag and, where the server has none, by name.
+SKIPPED_SPECIAL_USE = ("\\Trash", "\\Junk", "\\Drafts")
+SKIPPED_NAMES = ("trash", "junk", "spam", "drafts", "deleted items", "deleted messages", "junk e-mail",
+                 "垃圾邮件", "已删除", "草稿箱", "已删除邮件")
+
+#: UIDs asked for per SEARCH or size FETCH: keeps each response line far below imaplib's limit
+#: (a folder of 150,000 messages would otherwise answer with one line of about a megabyte).
+UID_WINDOW = 2000
+#: A body FETCH asks for at most this many messages and this many bytes (by RFC822.SIZE).
+FETCH_COUNT = 200
+FETCH_BYTES = 16 * 1024 * 1024
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class ImapError(IngestError):
+    """An IMAP server could not be used; the message names the cause and the fix."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class ImapAccount:
+    """Where and how to log in. ``password`` is a callable so that the secret is fetched only
+    when needed and never appears in a repr, a log line or an error."""
+
+    name: str
+    host: str
+    username: str
+    password: Callable[[], str] = field(repr=False)
+    port: int = 993
+    security: str = "ssl"  # ssl | starttls | none (loopback only)
+    ca_file: str | None = None
+    folders: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    raw: str  # the server's name, modified UTF-7: the key for state
+    name: str  # decoded, for display and for matching patterns
+    flags: tuple[str, ...] = ()
+
+    @property
+    def selectable(self) -> bool:
+        return not any(f.lower() in ("\\noselect", "\\nonexistent") for f in self.flags)
+
+    @property
+    def special_use(self) -> str | None:
+        for flag in self.flags:
+            if flag.lower() in ("\\all", "\\archive", "\\drafts", "\\flagged", "\\junk", "\\sent", "\\trash"):
+                return flag
+        return None
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    uidvalidity: int
+    uidnext: int | None
+    exists: int
+    highestmodseq: int | None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    uid: int
+    data: bytes
+    flags: tuple[str, ...]
+    internaldate: datetime | None  # UTC
+    labels: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------- pure helpers
+
+
+def decode_folder(raw: str) -> str:
+    """The display form of a modified UTF-7 folder name (``&Ti1W,VuiYjc-`` -> ``中国客户``)."""
+    from imapclient.imap_utf7 import decode
+
+    try:
+        return decode(raw.encode("ascii"))
+    except (UnicodeError, ValueError):
+        return raw
+
+
+def choose_folders(
+    folders: Iterable[FolderInfo], include: Sequence[str] = ("*",), exclude: Sequence[str] = ()
+) -> list[FolderInfo]:
+    """The folders a sync fetches: selectable, matching an ``include`` glob and no ``exclude``
+    glob (matched against the decoded name, case-insensitively), and, unless named by an
+    include pattern without wildcards, not Trash/Junk/Spam/Drafts."""
+    chosen = []
+    explicit = {p.casefold() for p in include if not any(ch in p for ch in "*?[")}
+    for folder in folders:
+        if not folder.selectable:
+            continue
+        name = folder.name.casefold()
+        if not any(fnmatch.fnmatchcase(name, p.casefold()) for p in include):
+            continue
+        if any(fnmatch.fnmatchcase(name, p.casefold()) for p in exclude):
+            continue
+        if name not in explicit and _skipped_by_default(folder):
+            continue
+        chosen.append(folder)
+    return chosen
+
+
+def _skipped_by_default(folder: FolderInfo) -> bool:
+    if any(f.lower() in (s.lower() for s in SKIPPED_SPECIAL_USE) for f in folder.flags):
+        return True
+    leaf = folder.name.replace("\\", "/").replace(".", "/").rsplit("/", 1)[-1].casefold()
+    return leaf in SKIPPED_NAMES
+
+
+def ascending(uids: Iterable[int]) -> list[int]:
+    """UIDs sorted ascending without repeats: QQ Mail rejects descending ranges, and imapclient
+    sends a list as given."""
+    return sorted(set(uids))
+
+
+def plan_batches(sizes: dict[int, int], max_count: int | None = None, max_bytes: int | None = None) -> list[list[int]]:
+    """Split UIDs (ascending) into fetch batches of at most ``max_count`` messages and
+    ``max_bytes`` bytes (default :data:`FETCH_COUNT`, :data:`FETCH_BYTES`); a message larger
+    than ``max_bytes`` is fetched alone."""
+    max_count = max_count or FETCH_COUNT
+    max_bytes = max_bytes or FETCH_BYTES
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    total = 0
+    for uid in sorted(sizes):
+        size = sizes[uid]
+        if batch and (len(batch) >= max_count or total + size > max_bytes):
+            batches.append(batch)
+            batch, total = [], 0
+        batch.append(uid)
+        total += size
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+def advance_cursor(last_uid: int, listed: Sequence[int], stored: Iterable[int]) -> tuple[int, list[int]]:
+    """The new cursor after a pass, and the gaps: the cursor moves up to the highest listed
+    UID below which every listed UID is stored, never past one that is not."""
+    stored_set = set(stored)
+    cursor = last_uid
+    gaps = []
+    blocked = False
+    for uid in sorted(set(listed)):
+        if uid <= last_uid:
+            continue
+        if uid in stored_set:
+            if not blocked:
+                cursor = uid
+        else:
+            gaps.append(uid)
+            blocked = True
+    return cursor, gaps
+
+
+def describe_error(exc: BaseException, account: ImapAccount) -> ImapError:
+    """One line naming the cause and the fix for a failure talking to ``account``'s server."""
+    where = f"{account.host}:{account.port}"
+    prefix = f"account {account.name!r}: "
+    text = _reason(exc)
+    lowered = text.lower()
+    if isinstance(exc, ImapError):
+        return exc
+    if "unsafe login" in lowered:
+        return ImapError(
+            prefix + "the server refused the login as 'Unsafe Login'; use the authorisation code (授权码) the "
+            "provider issues for mail clients as the password, and enable IMAP in the web mail settings"
+        )
+    if "basic authentication is disabled" in lowered or "basicauthblocked" in lowered:
+        return ImapError(
+            prefix + f"{account.host} has disabled password (basic) authentication and requires OAuth2, "
+            "which Dossier does not support yet; use an app password if the provider offers one"
+        )
+    if isinstance(exc, socket.gaierror):
+        return ImapError(
+            prefix + f"cannot resolve host {account.host!r} (DNS: {text}); check the host name and the network",
+            retryable=True,
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return ImapError(
+            prefix + f"connection to {where} refused; check host and port (993 for ssl, 143 for starttls)",
+            retryable=True,
+        )
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ImapError(
+            prefix + f"the TLS certificate of {account.host} is not trusted ({exc.verify_message or text}); "
+            "set ca_file to the CA certificate that signed it, or fix the server's certificate"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return ImapError(
+            prefix + f"TLS handshake with {where} failed ({text}); check `security` "
+            "(ssl on port 993, starttls on port 143)"
+        )
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return ImapError(
+            prefix + f"{where} did not answer in time; check the network or raise `timeout`", retryable=True
+        )
+    if _is_login_error(exc):
+        return ImapError(
+            prefix + f"login as {account.username!r} failed ({text}); check the username and the password "
+            "given by password_env / password_command"
+        )
+    if isinstance(exc, (imaplib.IMAP4.abort, ConnectionError, EOFError)):
+        return ImapError(prefix + f"connection to {where} lost ({text}); will resume where it stopped",
+                         retryable=True)
+    if isinstance(exc, OSError):
+        return ImapError(prefix + f"cannot reach {where}: {exc.strerror or text}", retryable=True)
+    return ImapError(prefix + f"IMAP error from {where}: {text}")
+
+
+def _is_login_error(exc: BaseException) -> bool:
+    from imapclient.exceptions import LoginError
+
+    return isinstance(exc, LoginError)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if text.startswith("b'") or text.startswith('b"'):
+        text = text[2:-1]
+    return " ".join(text.split())[:300]
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+# ---------------------------------------------------------------------------- the connection
+
+
+class ImapConnection:
+    """A logged-in, read-only IMAP session. Every failure is raised as :class:`ImapError`."""
+
+    def __init__(self, account: ImapAccount) -> None:
+        from imapclient import IMAPClient
+
+        self.account = account
+        self.folder: str | None = None
+        try:
+            context = ssl.create_default_context(cafile=account.ca_file)
+            if account.security == "ssl":
+                self.client = IMAPClient(account.host, port=account.port, ssl=True, ssl_context=context,
+                                         timeout=account.timeout)
+            else:
+                self.client = IMAPClient(account.host, port=account.port, ssl=False, timeout=account.timeout)
+                if account.security == "starttls":
+                    self.client.starttls(context)
+            self.client.folder_encode = False  # keep the server's names: they key the state
+            self.client.normalise_times = False  # INTERNALDATE with its zone, not local time
+            self.capabilities = {_text(c).upper() for c in self.client.capabilities()}
+            if "ID" in self.capabilities:
+                # 163.com, 126.com and yeah.net answer SELECT with "Unsafe Login" without it.
+                self.client.id_({"name": "Dossier", "vendor": "Dossier", "support-url": "https://example.invalid"})
+            self.client.login(account.username, account.password())
+            self.capabilities = {_text(c).upper() for c in self.client.capabilities()}
+        except Exception as exc:
+            self.close()
+            raise describe_error(exc, account) from None
+        self.gmail = "X-GM-EXT-1" in self.capabilities
+        self.condstore = "CONDSTORE" in self.capabilities
+        if self.condstore and "ENABLE" in self.capabilities:
+            # With CONDSTORE enabled, SELECT reports HIGHESTMODSEQ: unchanged folders are skipped cheaply.
+            self._call(self.client.enable, "CONDSTORE")
+
+    def __enter__(self) -> ImapConnection:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        client = getattr(self, "client", None)
+        if client is None:
+            return
+        try:
+            client.logout()
+        except Exception:  # the connection may already be gone
+            try:
+                client.shutdown()
+            except Exception:
+                pass
+        self.client = None
+
+    def _call(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise describe_error(exc, self.account) from None
+
+    def list_folders(self) -> list[FolderInfo]:
+        folders = []
+        for flags, _delimiter, name in self._call(self.client.list_folders):
+            raw = _text(name)
+            folders.append(FolderInfo(raw=raw, name=decode_folder(raw), flags=tuple(_text(f) for f in flags)))
+        return folders
+
+    def message_count(self, folder: FolderInfo) -> int:
+        status = self._call(self.client.folder_status, folder.raw, [b"MESSAGES"])
+        return int(status.get(b"MESSAGES", 0))
+
+    def select(self, folder: FolderInfo) -> FolderStatus:
+        """EXAMINE the folder (read-only) and return its UIDVALIDITY, UIDNEXT, size and HIGHESTMODSEQ."""
+        try:
+            info = self.client.select_folder(folder.raw, readonly=True)
+        except Exception as exc:
+            error = describe_error(exc, self.account)
+            if not error.retryable and "unsafe login" not in str(error).lower():
+                error = ImapError(
+                    f"account {self.account.name!r}: cannot open folder {folder.name!r} ({_reason(exc)}); "
+                    "check that it still exists (`dossier accounts test`)"
+                )
+            raise error from None
+        self.folder = folder.raw
+        modseq = info.get(b"HIGHESTMODSEQ")
+        return FolderStatus(
+            uidvalidity=int(info[b"UIDVALIDITY"]),
+            uidnext=int(info[b"UIDNEXT"]) if b"UIDNEXT" in info else None,
+            exists=int(info.get(b"EXISTS", 0)),
+            highestmodseq=int(modseq) if modseq is not None else None,
+        )
+
+    def uids_after(self, last_uid: int, uidnext: int | None, window: int | None = None) -> list[int]:
+        """UIDs above ``last_uid``, ascending, searched in windows of ``window`` UIDs.
+
+        ``UID SEARCH UID n:*`` always answers with the newest message, even when it is below
+        ``n``; UIDs at or below ``last_uid`` are dropped."""
+        window = window or UID_WINDOW
+        found: list[int] = []
+        start = last_uid + 1
+        if uidnext is None:  # no UIDNEXT: one open-ended search
+            found = self._call(self.client.search, ["UID", f"{start}:*"])
+            return sorted(u for u in set(found) if u > last_uid)
+        while start < uidnext:
+            end = min(start + window - 1, uidnext - 1)
+            found.extend(self._call(self.client.search, ["UID", f"{start}:{end}"]))
+            start = end + 1
+        # Messages may arrive while we search: one last open-ended look above UIDNEXT.
+        found.extend(self._call(self.client.search, ["UID", f"{max(uidnext, start)}:*"]))
+        return sorted(u for u in set(found) if u > last_uid)
+
+    def sizes(self, uids: Sequence[int], window: int | None = None) -> dict[int, int]:
+        window = window or UID_WINDOW
+        sizes: dict[int, int] = {}
+        for start in range(0, len(uids), window):
+            chunk = uids[start:start + window]
+            for uid, data in self._call(self.client.fetch, ascending(chunk), [b"RFC822.SIZE"]).items():
+                if b"RFC822.SIZE" in data:
+                    sizes[uid] = int(data[b"RFC822.SIZE"])
+        return sizes
+
+    def message_ids(self, uids: Sequence[int], window: int = 1000) -> dict[int, tuple[str, int]]:
+        """Message-ID header and size per UID, to re-map a folder after a UIDVALIDITY change."""
+        from email.parser import BytesHeaderParser
+
+        parser = BytesHeaderParser()
+        found: dict[int, tuple[str, int]] = {}
+        key = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
+        for start in range(0, len(uids), window):
+            chunk = uids[start:start + window]
+            reply = self._call(self.client.fetch, ascending(chunk), [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]",
+                                                                    b"RFC822.SIZE"])
+            for uid, data in reply.items():
+                header = parser.parsebytes(data.get(key) or b"").get("Message-ID", "") or ""
+                found[uid] = (" ".join(str(header).split()), int(data.get(b"RFC822.SIZE", 0)))
+        return found
+
+    def fetch(self, uids: Sequence[int]) -> Iterator[Fetched]:
+        """Fetch whole messages with ``BODY.PEEK[]`` (never sets \\Seen), ascending by UID."""
+        items = [b"BODY.PEEK[]", b"FLAGS", b"INTERNALDATE"]
+        if self.gmail:
+            items.append(b"X-GM-LABELS")
+        reply = self._call(self.client.fetch, ascending(uids), items)
+        for uid in sorted(reply):
+            data = reply[uid]
+            body = data.get(b"BODY[]")
+            if body is None:
+                continue
+            when = data.get(b"INTERNALDATE")
+            if isinstance(when, datetime):
+                when = (when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc))
+            labels = tuple(_text(label) for label in data.get(b"X-GM-LABELS", ()) or ())
+            yield Fetched(
+                uid=uid,
+                data=bytes(body),
+                flags=tuple(_text(f) for f in data.get(b"FLAGS", ()) if _text(f) != "\\Recent"),
+                internaldate=when if isinstance(when, datetime) else None,
+                labels=labels,
+            )
+
+    def changed_flags(self, since_modseq: int) -> dict[int, tuple[str, ...]]:
+        """Flags of the messages whose flags changed after ``since_modseq`` (CONDSTORE)."""
+        uids = self._call(self.client.search, ["MODSEQ", str(since_modseq + 1)])
+        if not uids:
+            return {}
+        reply = self._call(self.client.fetch, ascending(uids), [b"FLAGS"])
+        return {
+            uid: tuple(_text(f) for f in data.get(b"FLAGS", ()) if _text(f) != "\\Recent")
+            for uid, data in reply.items()
+        }
+
+    def noop(self) -> None:
+        self._call(self.client.noop)

@@ -1,0 +1,75 @@
+"""The pure parts of IMAP fetching: folder choice, batching, the cursor, error wording."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+
+from imapclient.exceptions import LoginError
+
+from ingest.imap import (
+    FolderInfo,
+    ImapAccount,
+    advance_cursor,
+    ascending,
+    choose_folders,
+    decode_folder,
+    describe_error,
+    plan_batches,
+)
+
+ACCOUNT = ImapAccount(name="work", host="imap.example.com", port=993, username="rep@example.com",
+                      password=lambda: "hunter2-secret")
+
+
+def _folders(*specs):
+    return [FolderInfo(raw=raw, name=decode_folder(raw), flags=tuple(flags)) for raw, *flags in specs]
+
+
+def test_default_folders_skip_trash_junk_drafts_by_flag_and_name():
+    folders = _folders(("INBOX",), ("Sent", "\\Sent"), ("Papierkorb", "\\Trash"), ("Spam",), ("Drafts",),
+                       ("[Gmail]", "\\Noselect"), ("Customers/&Ti1W,VuiYjc-",), ("&V4NXPpCuTvY-",))
+    chosen = [f.name for f in choose_folders(folders)]
+    assert chosen == ["INBOX", "Sent", "Customers/中国客户"]  # 垃圾邮件 (junk, by name) skipped too
+
+
+def test_include_and_exclude_globs_match_decoded_names_and_an_explicit_name_wins():
+    folders = _folders(("INBOX",), ("Customers/&Ti1W,VuiYjc-",), ("Customers/Acme",), ("Trash", "\\Trash"))
+    assert [f.raw for f in choose_folders(folders, ["customers/*"], ["*acme"])] == ["Customers/&Ti1W,VuiYjc-"]
+    assert [f.name for f in choose_folders(folders, ["Customers/中国客户"])] == ["Customers/中国客户"]
+    assert [f.name for f in choose_folders(folders, ["Trash"])] == ["Trash"]
+
+
+def test_batches_are_bounded_by_count_and_bytes_and_ascending():
+    sizes = {5: 10, 1: 10, 3: 10, 9: 500, 7: 10}
+    assert plan_batches(sizes, max_count=2, max_bytes=1000) == [[1, 3], [5, 7], [9]]
+    assert plan_batches(sizes, max_count=10, max_bytes=100) == [[1, 3, 5, 7], [9]]
+    assert plan_batches({1: 5000}, max_count=10, max_bytes=100) == [[1]]  # too big: alone, not dropped
+    assert ascending([9, 3, 3, 1]) == [1, 3, 9]
+
+
+def test_the_cursor_never_passes_a_uid_that_is_not_stored():
+    assert advance_cursor(10, [11, 12, 13], {11, 12, 13}) == (13, [])
+    assert advance_cursor(10, [11, 12, 13, 14], {11, 13, 14}) == (11, [12])
+    assert advance_cursor(10, [11, 12], set()) == (10, [11, 12])
+    # The newest message that `UID SEARCH n:*` returns although it is old is ignored.
+    assert advance_cursor(10, [7], set()) == (10, [])
+
+
+def test_errors_name_cause_and_fix_without_the_password():
+    cases = {
+        socket.gaierror(-2, "Name or service not known"): "cannot resolve host 'imap.example.com' (DNS",
+        ConnectionRefusedError(111, "Connection refused"): "connection to imap.example.com:993 refused",
+        TimeoutError("timed out"): "did not answer in time",
+        LoginError("[AUTHENTICATIONFAILED] Authentication failed."): "login as 'rep@example.com' failed",
+        LoginError("b'[ALERT] Unsafe Login. Please contact kefu@188.com for help'"): "授权码",
+        LoginError("BasicAuthBlocked: basic authentication is disabled"): "requires OAuth2",
+        ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"): "check `security`",
+    }
+    for exc, expected in cases.items():
+        text = str(describe_error(exc, ACCOUNT))
+        assert expected in text, text
+        assert text.startswith("account 'work': ") and "\n" not in text and "hunter2" not in text
+    assert describe_error(ConnectionRefusedError(), ACCOUNT).retryable
+    assert not describe_error(LoginError("no"), ACCOUNT).retryable
+    assert "hunter2" not in repr(ACCOUNT)
