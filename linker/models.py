@@ -74,5 +74,22 @@ class Link(Base):
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))
-    method: Mapped[str] = mapped_column(String(16))  # address | domain
+    method: Mapped[str] = mapped_column(String(16))  # pin | address | domain | thread (match.METHODS)
     matched: Mapped[str] = mapped_column(String(320))
+
+
+class LinkOverride(Base):
+    """A user's correction of one message's link: ``pin`` links it to the customer whatever the
+    rules say, ``block`` never links it. Relinking recomputes everything but these."""
+
+    __tablename__ = "link_overrides"
+    __table_args__ = (
+        UniqueConstraint("message_id", "customer_id"),
+        Index("ix_link_overrides_customer", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(8))  # pin | block
+    created_at: Mapped[datetime] = mapped_column(DateTime)
