@@ -1,4 +1,5 @@
-"""Text analysis for the full-text fields: NFKC and case folding, word tokens, CJK bigrams."""
+"""Text analysis for the full-text fields: NFKC, case and Traditional->Simplified folding, word
+tokens, CJK bigrams."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def text_analyzer() -> Analyzer:
 
 
 def normalize_text(s: str) -> str:
-    """Fold ``s`` exactly as the analyzer does before tokenizing: NFKC, then case folding.
+    """Fold ``s`` exactly as the analyzer does before tokenizing: NFKC, case folding, then
+    Traditional Chinese characters to Simplified ("報價" -> "报价").
 
     Full-width forms become ASCII ("ＡＢＣ１２３，" -> "abc123,"), compatibility
     characters are expanded ("㈱" -> "(株)", "ﬁ" -> "fi"), case is folded
@@ -251,7 +253,35 @@ def _normalize(s: str) -> tuple[str, _OffsetMap | None]:
         orig = b
     if orig < len(s):
         add(orig, len(s), _fold(s[orig:]), False)
-    return "".join(parts), (_OffsetMap(starts, pieces) if pieces else None)
+    # Traditional to Simplified, character for character: the offsets above stay valid.
+    return "".join(parts).translate(_traditional_to_simplified()), (_OffsetMap(starts, pieces) if pieces else None)
+
+
+@cache
+def _traditional_to_simplified() -> dict[int, int]:
+    """OpenCC's Traditional -> Simplified character table, one character to one (its first
+    choice), chains resolved so that folding is idempotent ("乾" and "幹" both fold to "干").
+
+    Applied to index and query alike, so "報價單" and "报价单" find each other; the price is
+    that the few characters both scripts use in different senses fold together too.
+    """
+    from importlib.resources import files
+
+    table: dict[int, int] = {}
+    text = files("opencc").joinpath("dictionary/TSCharacters.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        source, _, targets = line.partition("\t")
+        target = targets.split(" ")[0].strip() if targets else ""
+        if len(source) == 1 and len(target) == 1 and source != target:
+            table[ord(source)] = ord(target)
+    for key in list(table):
+        seen = {key}
+        value = table[key]
+        while value in table and value not in seen:
+            seen.add(value)
+            value = table[value]
+        table[key] = value
+    return {k: v for k, v in table.items() if k != v}
 
 
 # --- character tables -------------------------------------------------------------

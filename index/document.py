@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from ingest.message import Address, ParsedMessage
+from ingest.prices import find_amounts
+from ingest.quotes import quote_term
+from ingest.replies import split_reply
 
 #: Stored body text is capped so one huge message cannot bloat the index.
 MAX_BODY_CHARS = 1_000_000
+#: Attachment text indexed per message, all attachments together.
+MAX_ATTACHMENT_CHARS = 1_000_000
+#: The start of an attachment's text that can name it a quote ("QUOTATION", "形式发票" as its title).
+QUOTE_TITLE_CHARS = 300
 
 
 @dataclass(frozen=True)
 class Document:
-    """One message as the index sees it; ``id`` is the raw bytes' SHA-256."""
+    """One message as the index sees it; ``id`` is the raw bytes' SHA-256.
+
+    ``body`` is what the message says new, ``quoted`` the replies and signature it repeats
+    (searched too, ranked lower). ``attachment_texts`` pairs each readable attachment's file
+    name with its text. ``quote_terms`` are the quote words that tagged it (empty: not a
+    quote); ``amounts`` the amounts and trade terms read from it.
+    """
 
     id: str
     date: datetime  # naive UTC
@@ -29,10 +43,54 @@ class Document:
     customers: tuple[int, ...]
     folders: tuple[str, ...]
     accounts: tuple[str, ...]
+    quoted: str = ""
+    to: str = ""
+    cc: str = ""
+    to_addresses: tuple[str, ...] = ()
+    cc_addresses: tuple[str, ...] = ()
+    attachment_texts: tuple[tuple[str, str], ...] = ()
+    languages: tuple[str, ...] = ()
+    quote_terms: tuple[str, ...] = ()
+    quote_files: tuple[str, ...] = ()
+    amounts: tuple[str, ...] = ()
+    attachment_count: int = 0  # named or not
+
+    @property
+    def is_quote(self) -> bool:
+        return bool(self.quote_terms)
 
 
 def _describe(addresses: Iterable[Address]) -> str:
     return "\n".join(f"{a.name} <{a.email}>" if a.name else a.email for a in addresses)
+
+
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_KANA = re.compile("[\u3040-\u30ff]")
+_HANGUL = re.compile("[\uac00-\ud7af]")
+_LATIN = re.compile("[A-Za-z\u00c0-\u024f]")
+
+
+def detect_languages(text: str) -> tuple[str, ...]:
+    """Scripts that make up a real share of ``text``: "zh" (Han without kana), "ja", "ko", "en"
+    (Latin script, whatever the language). Mixed mail gets several."""
+    sample = text[:20_000]
+    counts = {
+        "ja": len(_KANA.findall(sample)),
+        "ko": len(_HANGUL.findall(sample)),
+        "zh": len(_HAN.findall(sample)),
+        "en": len(_LATIN.findall(sample)),
+    }
+    if counts["ja"]:
+        counts["ja"] += counts["zh"]  # kanji in Japanese text
+        counts["zh"] = 0
+    total = sum(counts.values())
+    if not total:
+        return ()
+    # Han characters carry a word each, Latin letters a fifth of one.
+    weight = {"zh": 4.0, "ja": 3.0, "ko": 2.0, "en": 1.0}
+    weighted = {k: v * weight[k] for k, v in counts.items()}
+    whole = sum(weighted.values())
+    return tuple(k for k in ("zh", "ja", "ko", "en") if counts[k] >= 2 and weighted[k] >= whole * 0.1)
 
 
 def build_document(
@@ -43,21 +101,58 @@ def build_document(
     customers: Iterable[int] = (),
     folders: Iterable[str] = (),
     accounts: Iterable[str] = (),
+    attachment_texts: Iterable[tuple[str, str]] = (),
 ) -> Document:
-    """The index document for a message; ``date`` is the message's naive-UTC date as stored."""
+    """The index document for a message; ``date`` is the message's naive-UTC date as stored;
+    ``attachment_texts`` are (file name, text) of its attachments as ``ingest.extract`` read them."""
     everyone = parsed.addresses()
+    new, quoted = split_reply(parsed.text[:MAX_BODY_CHARS])
+    texts: list[tuple[str, str]] = []
+    room = MAX_ATTACHMENT_CHARS
+    for name, text in attachment_texts:
+        if text and room > 0:
+            texts.append((name, text[:room]))
+            room -= len(text)
+    names = tuple(a.filename for a in parsed.attachments if a.filename)
+
+    terms: list[str] = []
+    quote_files: list[str] = []
+    subject_term = quote_term(parsed.subject)
+    if subject_term:
+        terms.append(subject_term)
+    titled = dict(texts)
+    for name in names:
+        term = quote_term(name) or quote_term(titled.get(name, "")[:QUOTE_TITLE_CHARS])
+        if term:
+            terms.append(term)
+            quote_files.append(name)
+    amounts: tuple[str, ...] = ()
+    if terms:
+        quote_text = "\n".join([parsed.subject, new] + [titled[n] for n in quote_files if n in titled])
+        amounts = find_amounts(quote_text)
     return Document(
         id=sha256,
         date=date,
         subject=parsed.subject,
-        body=parsed.text[:MAX_BODY_CHARS],
+        body=new,
+        quoted=quoted,
         sender=_describe(parsed.addresses("from", "sender", "reply_to")),
         recipients=_describe(parsed.addresses("to", "cc", "bcc")),
+        to=_describe(parsed.addresses("to")),
+        cc=_describe(parsed.addresses("cc")),
         from_addresses=tuple(dict.fromkeys(a.email for a in parsed.addresses("from", "sender"))),
+        to_addresses=tuple(dict.fromkeys(a.email for a in parsed.addresses("to"))),
+        cc_addresses=tuple(dict.fromkeys(a.email for a in parsed.addresses("cc"))),
         addresses=tuple(dict.fromkeys(a.email for a in everyone)),
         domains=tuple(dict.fromkeys(a.domain for a in everyone)),
-        attachments=tuple(a.filename for a in parsed.attachments if a.filename),
+        attachments=names,
+        attachment_count=len(parsed.attachments),
+        attachment_texts=tuple(texts),
         customers=tuple(sorted(set(customers))),
         folders=tuple(dict.fromkeys(folders)),
         accounts=tuple(dict.fromkeys(accounts)),
+        languages=detect_languages(parsed.subject + "\n" + new + "\n" + "\n".join(t for _, t in texts)[:5000]),
+        quote_terms=tuple(dict.fromkeys(terms)),
+        quote_files=tuple(dict.fromkeys(quote_files)),
+        amounts=amounts,
     )

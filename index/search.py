@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from whoosh import highlight
-from whoosh.qparser import MultifieldParser
-from whoosh.query import And, DateRange, Every, Or, Phrase, Query, Term, Wildcard
+from whoosh.query import And, DateRange, Every, Not, NullQuery, Or, Phrase, Prefix, Query, Term, Wildcard
 
+from . import query as q
+from .analysis import normalize_text
 from .errors import QueryError
-from .store import SearchIndex
+from .store import ATTACHMENT_SEPARATOR, SearchIndex
 
 #: Fields a bare word is looked up in.
-DEFAULT_FIELDS = ("subject", "body", "sender", "recipients", "attachment")
+DEFAULT_FIELDS = ("subject", "body", "quoted", "sender", "recipients", "attachment", "attachment_text")
 #: Characters around a match in a snippet.
 SNIPPET_CHARS = 240
 MARK_OPEN, MARK_CLOSE = "**", "**"
 #: Stored fields a snippet is taken from, in order of preference.
-SNIPPET_FIELDS = ("body", "subject", "attachment")
+SNIPPET_FIELDS = ("body", "subject", "attachment_text", "quoted", "attachment")
 
 
 @dataclass(frozen=True)
 class SearchRequest:
-    """What to look for. Empty ``text`` with filters lists the filtered messages."""
+    """What to look for. Empty ``text`` with filters lists the filtered messages.
+
+    ``text`` is in the query language of :mod:`index.query`. Its ``customer:`` filters are
+    resolved by the caller (the names live in the database): ``customers`` maps each value
+    to the customer ids it names.
+    """
 
     text: str = ""
     customer_ids: tuple[int, ...] | None = None  # None: no customer filter; (): matches nothing
@@ -35,14 +40,24 @@ class SearchRequest:
     until: datetime | None = None  # naive UTC, exclusive
     limit: int = 20
     sort: str = "date"  # "date" (newest first) or "relevance"
+    customers: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Hit:
+    """One matching message. ``matched_in`` names where the snippet comes from ("body",
+    "subject", "attachment", "quoted", "filename"); ``attachments`` the attachments whose
+    text or file name matched (empty when only the mail itself did)."""
+
     id: str  # raw SHA-256
     score: float
     date: datetime | None
     snippet: str
+    matched_in: str = ""
+    attachments: tuple[str, ...] = ()
+    is_quote: bool = False
+    quote_files: tuple[str, ...] = ()
+    amounts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,27 +96,115 @@ class _MarkFormatter(highlight.Formatter):
         return MARK_OPEN + highlight.get_text(text, token, replace) + MARK_CLOSE
 
 
-_FULLWIDTH_ALNUM = re.compile("[\u3000\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
+# --- the query language compiled to Whoosh queries -----------------------------------------
+
+_NOTHING = Term("id", "\0none")  # matches no document
 
 
-def _fold_width(text: str) -> str:
-    """Full-width letters, digits and spaces to ASCII; case and punctuation are left alone
-    so that AND/OR/NOT stay operators and a full-width ？ or （ does not become query syntax."""
-    return _FULLWIDTH_ALNUM.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+def _analyzed(schema, fieldname: str, text: str) -> list[str]:
+    analyzer = schema[fieldname].analyzer
+    return [t.text for t in analyzer(text, mode="query")]
 
 
-def _parse(ix, text: str) -> Query:
-    text = text.strip()
-    if not text:
-        return Every()
-    parser = MultifieldParser(list(DEFAULT_FIELDS), schema=ix.schema, fieldboosts=None)
-    try:
-        query = parser.parse(_fold_width(text))
-    except Exception as exc:  # Whoosh's parser raises assorted errors on odd input
-        raise QueryError(
-            f"cannot understand the query {text!r}: check its quotes, parentheses and AND/OR/NOT"
-        ) from exc
-    return query
+def _text_query(schema, fieldname: str, text: str, *, is_prefix: bool = False) -> Query | None:
+    """``text`` in one text field: a term, a phrase of its tokens (CJK bigrams, "price list",
+    the parts of an address) or a prefix."""
+    words = _analyzed(schema, fieldname, text)
+    if not words:
+        return None
+    if is_prefix and len(words) == 1:
+        return Prefix(fieldname, words[0])
+    if len(words) == 1:
+        return Term(fieldname, words[0])
+    return Phrase(fieldname, words)
+
+
+def _any_field(schema, fields: Iterable[str], text: str, is_prefix: bool = False) -> Query:
+    parts = [p for f in fields if (p := _text_query(schema, f, text, is_prefix=is_prefix)) is not None]
+    if not parts:
+        return NullQuery
+    return parts[0] if len(parts) == 1 else Or(parts)
+
+
+def _domain_query(fieldname: str, domain: str, *, is_address_field: bool) -> Query:
+    """The domain or any subdomain of it."""
+    domain = domain.lower().lstrip("@")
+    if is_address_field:
+        return Or([Wildcard(fieldname, "*@" + domain), Wildcard(fieldname, "*." + domain)])
+    return Or([Term(fieldname, domain), Wildcard(fieldname, "*." + domain)])
+
+
+_PEOPLE = {"from": ("from_addr", "sender"), "to": ("to_addr", "to"), "cc": ("cc_addr", "cc")}
+_FLAGS = {"has": "flag", "is": "flag", "lang": "lang"}
+
+
+def _filter_query(schema, node: q.FilterNode, customers: Mapping[str, tuple[int, ...]]) -> Query:
+    name, value = node.name, node.value
+    if node.range is not None:
+        return DateRange("date", node.range.start, node.range.end, endexcl=True)
+    if name in _PEOPLE:
+        address_field, text_field = _PEOPLE[name]
+        lowered = value.lower()
+        if not node.is_phrase and "@" in lowered.strip("@"):
+            return (Prefix if node.is_prefix else Term)(address_field, lowered)
+        if not node.is_phrase and "." in lowered and " " not in lowered:
+            return _domain_query(address_field, lowered, is_address_field=True)
+        return _text_query(schema, text_field, value, is_prefix=node.is_prefix) or NullQuery
+    if name == "customer":
+        if value not in customers:
+            raise QueryError(f"customer:{value} could not be looked up")
+        ids = customers[value]
+        if not ids:
+            return _NOTHING
+        return Or([Term("customer", str(i)) for i in ids]) if len(ids) > 1 else Term("customer", str(ids[0]))
+    if name == "domain":
+        return _domain_query("domain", value, is_address_field=False)
+    if name == "subject":
+        return _text_query(schema, "subject", value, is_prefix=node.is_prefix) or NullQuery
+    if name == "filename":
+        return _text_query(schema, "attachment", value.lstrip("*"), is_prefix=node.is_prefix) or NullQuery
+    if name in ("folder", "account"):
+        lowered = value.lower().replace(",", " ")
+        return Prefix(name, lowered) if node.is_prefix else Term(name, lowered)
+    if name in _FLAGS:
+        return Term(_FLAGS[name], value)
+    raise QueryError(f"{name}: is not a filter")  # parse_query lets only known names through
+
+
+def _compile(schema, node: q.Node, customers: Mapping[str, tuple[int, ...]]) -> Query:
+    if isinstance(node, q.TextNode):
+        return _any_field(schema, DEFAULT_FIELDS, node.text, node.is_prefix)
+    if isinstance(node, q.FilterNode):
+        return _filter_query(schema, node, customers)
+    if isinstance(node, q.NotNode):
+        return Not(_compile(schema, node.child, customers))
+    children = [_compile(schema, child, customers) for child in node.children]
+    if isinstance(node, q.AndNode):
+        positive = [c for c in children if not isinstance(c, Not)]
+        # A query of NOTs only: everything but what they name.
+        return And(children if positive else [Every(), *children])
+    return Or([And([Every(), c]) if isinstance(c, Not) else c for c in children])
+
+
+def _parse(schema, text: str, customers: Mapping[str, tuple[int, ...]]) -> tuple[Query, bool]:
+    """The Whoosh query for ``text`` and whether it holds free text (else: filters only)."""
+    node = q.parse_query(text)
+    if node is None:
+        return Every(), False
+    query = _compile(schema, node, customers)
+    if isinstance(node, q.NotNode):
+        query = And([Every(), query])
+    return query, _has_text(node)
+
+
+def _has_text(node: q.Node) -> bool:
+    if isinstance(node, q.TextNode):
+        return True
+    if isinstance(node, q.NotNode):
+        return False
+    if isinstance(node, q.AndNode | q.OrNode):
+        return any(_has_text(c) for c in node.children)
+    return node.name in ("subject", "filename")
 
 
 def _filters(request: SearchRequest) -> Query | None:
@@ -128,29 +231,38 @@ def _filters(request: SearchRequest) -> Query | None:
 def search(index: SearchIndex, request: SearchRequest) -> SearchResult:
     """Run ``request``; hits newest first (or by relevance) with highlighted snippets.
 
-    Raises QueryError for a query that cannot be parsed, SearchIndexError when the
-    index cannot be opened.
+    Raises QueryError for a query that cannot be parsed (naming the column of the problem),
+    SearchIndexError when the index cannot be opened or predates the current schema.
     """
     if request.limit < 1:
         raise QueryError("the result limit must be at least 1")
+    if request.sort not in ("date", "relevance"):
+        raise QueryError(f"cannot sort by {request.sort!r}; use date or relevance")
     ix = index.whoosh
-    query = _parse(ix, request.text)
+    query, has_text = _parse(ix.schema, request.text, request.customers)
     filter_query = _filters(request)
     with ix.searcher() as searcher:
         kwargs = {"limit": request.limit, "filter": filter_query}
-        if request.sort == "date" or isinstance(query, Every):
-            kwargs.update(sortedby="date", reverse=True)
+        if request.sort == "date" or not has_text:
+            # Newest first needs no relevance: skipping BM25F halves the time of a broad query.
+            kwargs.update(sortedby="date", reverse=True, scored=False)
         results = searcher.search(query, **kwargs)
         results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=80)
         results.formatter = _MarkFormatter()
-        words = _query_words(query)
+        leaves = _query_leaves(query)
         hits = []
         for hit in results:
+            snippet, matched_in, attachments = _snippet(hit, leaves)
             hits.append(Hit(
                 id=hit["id"],
                 score=float(hit.score or 0.0),
                 date=hit.get("date"),
-                snippet=_snippet(hit, words),
+                snippet=snippet,
+                matched_in=matched_in,
+                attachments=attachments,
+                is_quote=bool(hit.get("quote_terms")),
+                quote_files=tuple(hit.get("quote_files") or ()),
+                amounts=tuple(hit.get("amounts") or ()),
             ))
         return SearchResult(hits=tuple(hits), total=len(results))
 
@@ -159,43 +271,87 @@ def search(index: SearchIndex, request: SearchRequest) -> SearchResult:
 _WINDOW = 2000
 
 
-def _query_words(query: Query) -> dict[str, frozenset[str]]:
-    """The query's words (a prefix or wildcard up to its first wildcard character) per snippet
-    field, to find the part of a long body worth highlighting."""
-    words: dict[str, set[str]] = {}
-    for leaf in query.leaves():
-        fieldname = getattr(leaf, "fieldname", None)
-        if fieldname not in SNIPPET_FIELDS:
-            continue
-        if isinstance(leaf, Phrase):
-            found = leaf.words
-        else:
-            text = getattr(leaf, "text", None)
-            found = [re.split(r"[*?]", text)[0]] if isinstance(text, str) else []
-        words.setdefault(fieldname, set()).update(w for w in found if w)
-    return {k: frozenset(v) for k, v in words.items()}
+def _query_leaves(query: Query) -> dict[str, list[tuple[str, ...]]]:
+    """Per snippet field, the words of each positive leaf of the query (a prefix up to its
+    wildcard); words under a NOT are not highlighted."""
+    leaves: dict[str, list[tuple[str, ...]]] = {}
+
+    def walk(node: Query) -> None:
+        if isinstance(node, Not):
+            return
+        if node.is_leaf():
+            fieldname = getattr(node, "fieldname", None)
+            if fieldname not in SNIPPET_FIELDS:
+                return
+            if isinstance(node, Phrase):
+                words = tuple(node.words)
+            else:
+                text = getattr(node, "text", None)
+                words = (re.split(r"[*?]", text)[0],) if isinstance(text, str) else ()
+            words = tuple(w for w in words if w)
+            if words:
+                leaves.setdefault(fieldname, []).append(words)
+            return
+        for child in node.children():
+            walk(child)
+
+    walk(query)
+    return leaves
 
 
-def _window(text: str, words: frozenset[str]) -> str:
+def _contains(folded: str, leaves: list[tuple[str, ...]]) -> bool:
+    """Whether ``folded`` (normalized text) holds every word of some leaf: a cheap check of
+    which attachment matched, without re-tokenizing them all."""
+    return any(all(word in folded for word in words) for words in leaves)
+
+
+def _window(text: str, words: Iterable[str]) -> str:
     """A slice of ``text`` around the first place a query word occurs (highlighting re-tokenizes
     what it is given, so a whole long body would cost far more than the search itself)."""
     if len(text) <= _WINDOW:
         return text
-    lowered = text.lower()
-    found = [pos for pos in (lowered.find(w) for w in words) if pos >= 0]
+    folded = normalize_text(text)
+    if len(folded) != len(text):  # folding changed lengths: its offsets are not the text's
+        folded = text.lower()
+    found = [pos for pos in (folded.find(w) for w in words) if pos >= 0]
     start = max(0, min(found) - _WINDOW // 2) if found else 0
     return text[start:start + _WINDOW]
 
 
-def _snippet(hit, words: dict[str, frozenset[str]]) -> str:
+_LABELS = {"body": "body", "subject": "subject", "attachment_text": "attachment", "quoted": "quoted",
+           "attachment": "filename"}
+
+
+def _snippet(hit, leaves: dict[str, list[tuple[str, ...]]]) -> tuple[str, str, tuple[str, ...]]:
+    """(snippet, where it comes from, attachments that matched)."""
+    texts = hit.get("attachment_text") or ""
+    names = hit.get("attachment_text_names") or []
+    segments = list(zip(names, texts.split(ATTACHMENT_SEPARATOR), strict=False)) if texts else []
+    matched: list[str] = []
+    if leaves.get("attachment_text"):
+        matched = [name for name, text in segments if _contains(normalize_text(text), leaves["attachment_text"])]
+    if leaves.get("attachment"):
+        for name in (hit.get("attachment") or "").split("\n"):
+            if name and name not in matched and _contains(normalize_text(name), leaves["attachment"]):
+                matched.append(name)
     for name in SNIPPET_FIELDS:
-        text = hit.get(name) or ""
-        if text and words.get(name):
-            marked = hit.highlights(name, text=_window(text, words[name]), minscore=1)
+        field_leaves = leaves.get(name)
+        if not field_leaves:
+            continue
+        words = [w for leaf in field_leaves for w in leaf]
+        if name == "attachment_text":
+            candidates = [(n, t) for n, t in segments if n in matched] or segments
+        else:
+            candidates = [("", hit.get(name) or "")]
+        for _, text in candidates:
+            # Highlighting re-tokenizes; a cheap look for the words first skips fields without them.
+            if not text or (name != "attachment_text" and not _contains(normalize_text(text), field_leaves)):
+                continue
+            marked = hit.highlights(name, text=_window(text, words), minscore=1)
             if marked:
-                return marked
+                return marked, _LABELS[name], tuple(matched)
     body = " ".join((hit.get("body") or "")[:SNIPPET_CHARS * 4].split())
-    return body[:SNIPPET_CHARS] + ("…" if len(body) > SNIPPET_CHARS else "")
+    return body[:SNIPPET_CHARS] + ("…" if len(body) > SNIPPET_CHARS else ""), "", tuple(matched)
 
 
 def all_ids(index: SearchIndex) -> Iterable[str]:

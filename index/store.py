@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
+from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import LockError
 
@@ -23,6 +23,12 @@ from .errors import IndexLockedError, SearchIndexError
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "messages"
+#: Separates the texts of a message's attachments in the stored ``attachment_text`` field.
+ATTACHMENT_SEPARATOR = "\n\x1f\n"
+#: Quoted replies and signatures count this much of new text when ranking.
+QUOTED_BOOST = 0.3
+#: A field every index of the current schema has (an older index lacks it: reindex).
+_NEWEST_FIELD = "attachment_text"
 
 
 def make_schema() -> Schema:
@@ -40,15 +46,27 @@ def make_schema() -> Schema:
         date=DATETIME(stored=True, sortable=True),
         subject=text(stored=True, boost=2.0),
         body=text(stored=True),
+        quoted=text(stored=True, boost=QUOTED_BOOST),
         sender=text(stored=True, boost=1.5),
         recipients=text(),
-        attachment=text(stored=True),
+        to=text(),
+        cc=text(),
+        attachment=text(stored=True),  # the file names
+        attachment_text=text(stored=True),
+        attachment_text_names=STORED(),  # file name of each text in attachment_text
         from_addr=keyword(),
+        to_addr=keyword(),
+        cc_addr=keyword(),
         addr=keyword(),
         domain=keyword(),
         customer=keyword(),
         folder=keyword(),
         account=keyword(),
+        lang=keyword(),
+        flag=keyword(),  # "attachment", "quote"
+        quote_terms=STORED(),
+        quote_files=STORED(),
+        amounts=STORED(),
     )
 
 
@@ -63,15 +81,29 @@ def _fields(doc: Document) -> dict:
         "date": doc.date,
         "subject": doc.subject,
         "body": doc.body,
+        "quoted": doc.quoted,
         "sender": doc.sender,
         "recipients": doc.recipients,
+        "to": doc.to,
+        "cc": doc.cc,
         "attachment": "\n".join(doc.attachments),
+        "attachment_text": ATTACHMENT_SEPARATOR.join(text for _, text in doc.attachment_texts),
+        "attachment_text_names": [name for name, _ in doc.attachment_texts],
         "from_addr": _keywords(doc.from_addresses),
+        "to_addr": _keywords(doc.to_addresses),
+        "cc_addr": _keywords(doc.cc_addresses),
         "addr": _keywords(doc.addresses),
         "domain": _keywords(doc.domains),
         "customer": _keywords(doc.customers),
         "folder": _keywords(doc.folders),
         "account": _keywords(doc.accounts),
+        "lang": _keywords(doc.languages),
+        "flag": _keywords(
+            (["attachment"] if doc.attachments or doc.attachment_count else []) + (["quote"] if doc.is_quote else [])
+        ),
+        "quote_terms": list(doc.quote_terms),
+        "quote_files": list(doc.quote_files),
+        "amounts": list(doc.amounts),
     }
 
 
@@ -145,8 +177,17 @@ class SearchIndex:
 
     @property
     def whoosh(self):
-        """The underlying Whoosh index, for ``search.py``."""
-        return self._open()
+        """The underlying Whoosh index, for ``search.py``.
+
+        Raises SearchIndexError when the index was built by an older Dossier (it lacks fields).
+        """
+        ix = self._open()
+        if _NEWEST_FIELD not in ix.schema:
+            raise SearchIndexError(
+                f"the search index at {self.path} was built by an older Dossier and lacks attachment "
+                "text, quotes and languages; run `dossier reindex` to rebuild it"
+            )
+        return ix
 
     def doc_count(self) -> int:
         if not self.exists:
@@ -158,7 +199,7 @@ class SearchIndex:
 
         Raises IndexLockedError when another process holds the index's write lock.
         """
-        ix = self._open()
+        ix = self.whoosh
         try:
             raw = ix.writer(limitmb=limitmb)
         except LockError as exc:
