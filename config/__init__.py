@@ -5,10 +5,11 @@ Nothing imports this package; it imports the stages (ingest, linker, index) and 
 
 from .archive import Archive
 from .settings import ConfigError, Settings, init_data_dir, load_settings
+from .threads import find_thread
 
 _PIPELINE = ("ImportReport", "import_paths", "index_pending", "reindex", "relink_all")
 
-__all__ = ["Archive", "ConfigError", "Settings", "init_data_dir", "load_settings", *_PIPELINE]
+__all__ = ["Archive", "ConfigError", "Settings", "find_thread", "init_data_dir", "load_settings", *_PIPELINE]
 
 
 def __getattr__(name: str):

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,24 +17,49 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
-from index import QueryError, SearchIndexError, SearchRequest, search
-from ingest import SHORT_ID_LENGTH, IngestError, Message, MessageCopy, ParseError, count_messages
+from index import QueryError, SearchIndexError, SearchRequest, filter_values, parse_query, search
+from ingest import (
+    SHORT_ID_LENGTH,
+    Address,
+    IngestError,
+    Message,
+    MessageCopy,
+    ParseError,
+    Participant,
+    count_messages,
+)
 from linker import (
     Customer,
     CustomerRow,
     Link,
     LinkError,
+    clear_override,
     customer_activity,
     customer_names,
+    customer_status,
     customers_by_message,
+    edit_customer,
+    explain_participant,
+    find_conflicts,
     find_customer,
+    find_unlinked,
+    is_freemail,
+    load_dossier,
+    merge_customers,
     normalize_domain,
+    overrides_for,
     read_customer_file,
+    remove_customer,
+    rename_customer,
     save_customer,
+    set_override,
+    suggest_name,
+    upsert_customer,
 )
 
 from .archive import Archive, count_pending, no_progress
 from .settings import ConfigError, init_data_dir, load_settings, loose_permissions
+from .threads import find_thread
 
 log = logging.getLogger("dossier")
 
@@ -86,9 +112,22 @@ def _pipeline():
     return pipeline
 
 
-def _open_archive() -> Archive:
+def _open_archive(*, write: bool = False) -> Archive:
+    """The archive the options name; ``write=True`` first takes the data directory's write lock
+    (waiting up to $DOSSIER_LOCK_WAIT seconds, default 30, for a daemon job or another command)."""
     obj = click.get_current_context().find_root().ensure_object(dict)
     settings = load_settings(obj.get("data_dir"), obj.get("config_path"))
+    if write:
+        from .lock import ArchiveLock, command_line
+
+        try:
+            wait = float(os.environ.get("DOSSIER_LOCK_WAIT", "30"))
+        except ValueError:
+            wait = 30.0
+        lock = ArchiveLock(settings.data_dir, command_line(), wait=wait,
+                           on_wait=lambda text: click.echo(text, err=True))
+        lock.acquire()
+        click.get_current_context().call_on_close(lock.release)
     if loose_permissions(settings.data_dir):
         click.echo(
             f"warning: {settings.data_dir} is readable by other users; run `chmod 700 {settings.data_dir}`",
@@ -166,6 +205,7 @@ def main(ctx: click.Context, data_dir: Path | None, config_path: Path | None, ve
         ctx.obj["data_dir"] = data_dir
     if config_path is not None:
         ctx.obj["config_path"] = config_path
+    ctx.obj["verbose"] = verbose
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbose == 0:
@@ -188,7 +228,7 @@ def init_command(own_domains: tuple[str, ...]) -> None:
             raise click.BadParameter(f"{domain!r} is not a mail domain", param_hint="--own-domain")
     obj = click.get_current_context().find_root().ensure_object(dict)
     config_path = init_data_dir(obj.get("data_dir"), obj.get("config_path"), own_domains=own_domains)
-    archive = _open_archive()
+    archive = _open_archive(write=True)
     archive.index.create()
     click.echo(f"Dossier archive ready in {archive.settings.data_dir}")
     hint = "" if own_domains else " (set own_domains there: your company's mail domains)"
@@ -207,7 +247,7 @@ def import_command(paths: tuple[Path, ...], account: str, as_json: bool) -> None
     \b
     Example: dossier import ~/export/Inbox.mbox ~/Maildir --account anna
     """
-    archive = _open_archive()
+    archive = _open_archive(write=True)
     total = 0
     for path in paths:
         total += count_messages(path) or 0
@@ -240,7 +280,7 @@ def import_command(paths: tuple[Path, ...], account: str, as_json: bool) -> None
 
 @main.group("customers", cls=DossierGroup)
 def customers_group() -> None:
-    """Customer records: import, add, list and show."""
+    """Customer records: import, add, edit, merge, remove; the dossier; dormant and waiting customers."""
 
 
 @customers_group.command("import")
@@ -249,33 +289,38 @@ def customers_group() -> None:
 def customers_import(file: Path) -> None:
     """Import customers from a CSV or XLSX sheet (name, domains, emails, country, notes).
 
-    Extra columns are kept as custom fields. Existing customers (same name) get the new
-    domains and addresses added. Messages already archived are re-linked.
+    Extra columns are kept as custom fields. A row updates the existing customer with the
+    same name, else the one owning one of its domains, instead of adding a duplicate.
+    The messages the new domains and addresses concern are re-linked.
     """
-    archive = _open_archive()
-    created = updated = 0
+    archive = _open_archive(write=True)
+    outcome: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
     errors: list[str] = []
-    with archive.sessions.begin() as session:
+
+    def change(session) -> None:
         for row in read_customer_file(file):
             if not isinstance(row, CustomerRow):
                 errors.append(f"{file}:{row.line}: {row.reason}")
                 continue
             try:
                 with session.begin_nested():
-                    _, is_new = save_customer(
+                    customer, what = upsert_customer(
                         session, row.name, domains=row.domains, emails=row.emails,
                         country=row.country, notes=row.notes, fields=row.fields,
                     )
             except LinkError as exc:
                 errors.append(f"{file}:{row.line}: {exc}")
                 continue
-            created += is_new
-            updated += not is_new
-    changed = _pipeline().relink_all(archive)
+            outcome[what].append(customer.name)
+
+    changed = _pipeline().change_customers(archive, change)
     for line in errors:
         click.echo(f"skipped {line}", err=True)
-    click.echo(f"{created} customers added, {updated} updated, {len(errors)} rows skipped; "
-               f"{changed} messages re-linked")
+    for what in ("created", "updated"):
+        for name in outcome[what]:
+            click.echo(f"{what} {_safe(name)}")
+    click.echo(f"{len(outcome['created'])} customers added, {len(outcome['updated'])} updated, "
+               f"{len(outcome['unchanged'])} unchanged, {len(errors)} rows skipped; {changed} messages re-linked")
     if errors:
         raise SystemExit(1)
 
@@ -293,14 +338,141 @@ def customers_add(name: str, domains: tuple[str, ...], emails: tuple[str, ...], 
     \b
     Example: dossier customers add "Acme Industrial" --domain acme-industrial.com
     """
-    archive = _open_archive()
-    with archive.sessions.begin() as session:
+    archive = _open_archive(write=True)
+    result: dict = {}
+
+    def change(session) -> None:
         customer, created = save_customer(
             session, name, domains=domains, emails=emails, country=country, notes=notes
         )
+        result.update(name=customer.name, created=created)
+
+    changed = _pipeline().change_customers(archive, change)
+    click.echo(f"{'Added' if result['created'] else 'Updated'} {result['name']}; {changed} messages re-linked")
+
+
+@customers_group.command("edit")
+@click.argument("name")
+@click.option("--add-domain", "add_domains", multiple=True, help="Add a mail domain (repeatable).")
+@click.option("--remove-domain", "remove_domains", multiple=True, help="Remove a mail domain (repeatable).")
+@click.option("--add-email", "add_emails", multiple=True, help="Add a contact address (repeatable).")
+@click.option("--remove-email", "remove_emails", multiple=True, help="Remove a contact address (repeatable).")
+@click.option("--country", default="", help="New country.")
+@click.option("--notes", default="", help="New notes.")
+@_archive_options
+def customers_edit(name: str, add_domains: tuple[str, ...], remove_domains: tuple[str, ...],
+                   add_emails: tuple[str, ...], remove_emails: tuple[str, ...], country: str, notes: str) -> None:
+    """Change a customer's domains, contacts, country or notes; its whole history is re-linked."""
+    archive = _open_archive(write=True)
+    shown: dict = {}
+
+    def change(session) -> None:
+        customer = find_customer(session, name)
+        edit_customer(session, customer, remove_domains=remove_domains, remove_emails=remove_emails)
+        save_customer(session, customer.name, domains=add_domains, emails=add_emails, country=country, notes=notes)
+        shown["name"] = customer.name
+
+    changed = _pipeline().change_customers(archive, change)
+    click.echo(f"Updated {shown['name']}; {changed} messages re-linked")
+
+
+@customers_group.command("rename")
+@click.argument("name")
+@click.argument("new_name")
+@_archive_options
+def customers_rename(name: str, new_name: str) -> None:
+    """Give a customer a new name (its links and history stay)."""
+    archive = _open_archive(write=True)
+    with archive.sessions.begin() as session:
+        customer = find_customer(session, name)
+        old = customer.name
+        rename_customer(session, customer, new_name)
         shown = customer.name
-    changed = _pipeline().relink_all(archive)
-    click.echo(f"{'Added' if created else 'Updated'} {shown}; {changed} messages re-linked")
+    click.echo(f"Renamed {old} to {shown}")
+
+
+@customers_group.command("merge")
+@click.argument("source")
+@click.argument("target")
+@_archive_options
+def customers_merge(source: str, target: str) -> None:
+    """Merge customer SOURCE into TARGET: domains, contacts, fields and corrections move; SOURCE goes."""
+    archive = _open_archive(write=True)
+    shown: dict = {}
+
+    def change(session) -> set[int]:
+        a, b = find_customer(session, source), find_customer(session, target)
+        shown.update(source=a.name, target=b.name)
+        return merge_customers(session, a, b)
+
+    changed = _pipeline().change_customers(archive, change)
+    click.echo(f"Merged {shown['source']} into {shown['target']}; {changed} messages re-linked")
+
+
+@customers_group.command("remove")
+@click.argument("name")
+@_archive_options
+def customers_remove(name: str) -> None:
+    """Remove a customer and its links; the mail itself stays in the archive."""
+    archive = _open_archive(write=True)
+    shown: dict = {}
+
+    def change(session) -> set[int]:
+        customer = find_customer(session, name)
+        shown["name"] = customer.name
+        return remove_customer(session, customer)
+
+    changed = _pipeline().change_customers(archive, change)
+    click.echo(f"Removed {shown['name']}; {changed} messages re-linked (no mail deleted)")
+
+
+@customers_group.command("add-from-domain")
+@click.argument("domain")
+@click.option("--name", default="", help="Customer name (default: the name `dossier unlinked` suggests).")
+@_archive_options
+def customers_add_from_domain(domain: str, name: str) -> None:
+    """Create a customer for DOMAIN (named as `dossier unlinked` suggests) and link its history."""
+    archive = _open_archive(write=True)
+    shown: dict = {}
+
+    def change(session) -> None:
+        found = normalize_domain(domain)
+        if found is None:
+            raise LinkError(f"{domain!r} is not a domain; write it like 'example.com'")
+        directory = archive.directory(session)
+        if is_freemail(f"x@{found}", directory):
+            raise LinkError(f"{found} is a free-mail provider; add its people by address: "
+                            f"dossier customers add NAME --email ADDRESS")
+        suggested = name or next((g.suggested_name for g in find_unlinked(session, directory)
+                                  if g.kind == "domain" and g.value == found), "") or suggest_name("domain", found, ())
+        customer, created = save_customer(session, suggested, domains=[found])
+        shown.update(name=customer.name, created=created, domain=found)
+
+    changed = _pipeline().change_customers(archive, change)
+    verb = "Added" if shown["created"] else "Updated"
+    click.echo(f"{verb} {_safe(shown['name'])} ({shown['domain']}); {changed} messages re-linked")
+
+
+@customers_group.command("conflicts")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@_archive_options
+def customers_conflicts(as_json: bool) -> None:
+    """Domains and addresses that several customers claim (their mail links to all of them)."""
+    archive = _open_archive()
+    with archive.sessions() as session:
+        rows = [{"kind": c.kind, "value": c.value, "customers": list(c.customers), "messages": c.messages}
+                for c in find_conflicts(session)]
+    if as_json:
+        _emit_json(rows)
+        return
+    if not rows:
+        click.echo("No domain or address is claimed by more than one customer.")
+    for row in rows:
+        click.echo(f"{row['value']}  ({row['kind']}, {row['messages']} messages linked to several): "
+                   f"{', '.join(row['customers'])}")
+    if rows:
+        click.echo("Add a contact address to one customer to settle who a sender belongs to, "
+                   "or `dossier link pin/block` single messages.")
 
 
 def _customer_json(customer: Customer, activity) -> dict:
@@ -317,25 +489,65 @@ def _customer_json(customer: Customer, activity) -> dict:
     }
 
 
+def _parse_duration(value: str | None, option: str) -> timedelta | None:
+    """``90d``, ``12w``, ``6m`` (30-day months), ``1y`` (365 days) or a bare number of days."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    units = {"d": 1, "w": 7, "m": 30, "y": 365}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "d")
+    if not number.isdigit():
+        raise click.BadParameter(f"{value!r} is not a duration; use e.g. 90d, 12w, 6m or 1y", param_hint=option)
+    return timedelta(days=int(number) * units[unit])
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _days(delta: timedelta | None) -> float | None:
+    return None if delta is None else round(delta.total_seconds() / 86400, 1)
+
+
 @customers_group.command("list")
+@click.option("--dormant", metavar="AGE", help="Only customers with mail once but none in AGE (90d, 12w, 6m, 1y).")
+@click.option("--waiting", is_flag=True, help="Only customers whose last message is unanswered, longest wait first.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
 @_archive_options
-def customers_list(as_json: bool) -> None:
+def customers_list(dormant: str | None, waiting: bool, as_json: bool) -> None:
     """List customers with their domains and message counts."""
+    quiet = _parse_duration(dormant, "--dormant")
     archive = _open_archive()
+    now = _utcnow()
     with archive.sessions() as session:
         activity = customer_activity(session)
+        status = customer_status(session, archive.directory(session)) if waiting else {}
         customers = session.scalars(select(Customer).order_by(Customer.name)).all()
-        rows = [_customer_json(c, activity.get(c.id)) for c in customers]
+        rows = []
+        for c in customers:
+            act = activity.get(c.id)
+            if quiet is not None and (act is None or act.last_contact is None or now - act.last_contact < quiet):
+                continue
+            row = _customer_json(c, act)
+            if waiting:
+                since = status[c.id].waiting_since if c.id in status else None
+                if since is None:
+                    continue
+                row["waiting_since"], row["waiting_days"] = _iso(since), _days(now - since)
+            rows.append(row)
+    if waiting:
+        rows.sort(key=lambda r: r["waiting_since"])
     if as_json:
         _emit_json(rows)
         return
     if not rows:
-        click.echo("No customers yet: `dossier customers import FILE` or `dossier customers add NAME`.")
+        click.echo("No customers match." if dormant or waiting else
+                   "No customers yet: `dossier customers import FILE` or `dossier customers add NAME`.")
     for row in rows:
         last = (row["last_contact"] or "")[:10] or "-"
+        wait = f", waiting {row['waiting_days']} days" if waiting else ""
         click.echo(f"{row['name']}  [{', '.join(row['domains'] + row['emails'])}]  "
-                   f"{row['messages']} messages, last {last}")
+                   f"{row['messages']} messages, last {last}{wait}")
 
 
 @customers_group.command("show")
@@ -344,11 +556,14 @@ def customers_list(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_archive_options
 def customers_show(name: str, limit: int, as_json: bool) -> None:
-    """Show one customer: contacts, domains, message count, first/last contact, latest mail."""
+    """The page to read before a call: contacts, domains, mail in and out, quotes sent, threads
+    waiting for an answer, the team's median reply time, and the latest mail."""
     archive = _open_archive()
+    now = _utcnow()
     with archive.sessions() as session:
         customer = find_customer(session, name)
         data = _customer_json(customer, customer_activity(session).get(customer.id))
+        data.update(_dossier_json(load_dossier(session, customer, archive.directory(session), now)))
         latest = session.scalars(
             select(Message)
             .where(Message.id.in_(select(Link.message_id).where(Link.customer_id == customer.id)))
@@ -367,10 +582,46 @@ def customers_show(name: str, limit: int, as_json: bool) -> None:
             click.echo(f"  {label}: {data[key]}")
     for key, value in data["fields"].items():
         click.echo(f"  {key}: {value}")
-    click.echo(f"  Messages: {data['messages']}  first {(data['first_contact'] or '-')[:10]}"
-               f"  last {(data['last_contact'] or '-')[:10]}")
+    click.echo(f"  Messages: {data['messages']} ({data['messages_in']} in, {data['messages_out']} out)"
+               f"  first {(data['first_contact'] or '-')[:10]}  last {(data['last_contact'] or '-')[:10]}")
+    reply = data["median_reply_hours"]
+    click.echo(f"  Median reply: {'-' if reply is None else f'{reply} hours'}")
+    lines = []
+    if data["contacts"]:
+        lines.append("  People:")
+        for c in data["contacts"]:
+            who = f"{c['name']} <{c['email']}>" if c["name"] else c["email"]
+            last = f"last {c['last_date'][:10]} {c['last_id']} {c['last_subject']}" if c["last_date"] else "no mail yet"
+            lines.append(f"    {who}  {c['messages']} messages, {last}")
+    if data["open_threads"]:
+        lines.append("  Waiting for our answer:")
+        for t in data["open_threads"]:
+            lines.append(f"    {t['waiting_days']:>6} days  {t['date'][:10]}  {t['id']}  {t['from']}  {t['subject']}")
+    if data["quotes"]:
+        lines.append("  Quotes sent:")
+        for q in data["quotes"]:
+            files = f"  [{', '.join(q['files'])}]" if q["files"] else ""
+            lines.append(f"    {q['date'][:10]}  {q['id']}  {q['subject']}{files}")
+    if data["latest"]:
+        lines.append("  Latest mail:")
     for m in data["latest"]:
-        click.echo(f"  {m['date'][:10]}  {m['id']}  {m['from']}  {m['subject']}")
+        lines.append(f"    {m['date'][:10]}  {m['id']}  {m['from']}  {m['subject']}")
+    if lines:
+        click.echo(_safe("\n".join(lines)))
+
+
+def _dossier_json(d) -> dict:
+    return {
+        "messages_in": d.messages_in,
+        "messages_out": d.messages_out,
+        "median_reply_hours": None if d.median_reply is None else round(d.median_reply.total_seconds() / 3600, 1),
+        "contacts": [{"email": c.email, "name": c.name, "messages": c.messages, "last_date": _iso(c.last_date),
+                      "last_id": c.last_id, "last_subject": c.last_subject} for c in d.contacts],
+        "quotes": [{"id": q.id, "date": _iso(q.date), "subject": q.subject, "term": q.term, "files": list(q.files)}
+                   for q in d.quotes],
+        "open_threads": [{"id": t.id, "date": _iso(t.date), "subject": t.subject, "from": t.from_email,
+                          "waiting_days": _days(t.waiting)} for t in d.open_threads],
+    }
 
 
 def _message_summary(message: Message) -> dict:
@@ -381,6 +632,131 @@ def _message_summary(message: Message) -> dict:
         "from": message.from_email,
         "subject": message.subject,
     }
+
+
+# ---------------------------------------------------------------- link corrections
+
+
+@main.command("unlinked")
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(min=1), help="Most rows shown.")
+@click.option("--include-bulk", is_flag=True, help="Count newsletters and robot mail too.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@_archive_options
+def unlinked_command(limit: int, include_bulk: bool, as_json: bool) -> None:
+    """External domains and free-mail addresses with the most mail that links to no customer.
+
+    \b
+    Turn one into a customer with: dossier customers add-from-domain DOMAIN
+    """
+    archive = _open_archive()
+    with archive.sessions() as session:
+        groups = find_unlinked(session, archive.directory(session), include_bulk=include_bulk)
+    rows = [{"kind": g.kind, "value": g.value, "messages": g.messages, "first": _iso(g.first),
+             "last": _iso(g.last), "addresses": list(g.addresses), "suggested_name": g.suggested_name}
+            for g in groups[:limit]]
+    if as_json:
+        _emit_json(rows)
+        return
+    if not rows:
+        click.echo("Every external message links to a customer.")
+    for r in rows:
+        more = f" +{len(r['addresses']) - 3}" if len(r["addresses"]) > 3 else ""
+        who = r["value"] if r["kind"] == "address" else f"{r['value']}  ({', '.join(r['addresses'][:3])}{more})"
+        click.echo(_safe(f"{r['messages']:>6}  {r['first'][:10]} .. {r['last'][:10]}  {who}  "
+                         f"-> \"{r['suggested_name']}\""))
+
+
+
+
+@main.group("link", cls=DossierGroup)
+def link_group() -> None:
+    """Why a message is linked to a customer, and corrections that survive every relink."""
+
+
+@link_group.command("explain")
+@click.argument("message_id")
+@_archive_options
+def link_explain(message_id: str) -> None:
+    """Print, for each participant of a message, which rule linked it or why none did."""
+    archive = _open_archive()
+    with archive.sessions() as session:
+        message = _find_message(session, message_id)
+        directory = archive.directory(session)
+        links = session.execute(
+            select(Link.customer_id, Link.role, Link.method, Link.matched)
+            .where(Link.message_id == message.id).order_by(Link.customer_id, Link.role)
+        ).all()
+        overrides = overrides_for(session, message.id)
+        names = customer_names(session, [c for c, *_ in links] + [c for c, _ in overrides]
+                               + [c for ids in directory.by_email.values() for c in ids]
+                               + [c for ids in directory.by_domain.values() for c in ids])
+        kind = " (bulk mail: links by exact address only)" if message.is_bulk else ""
+        kind += " (internal)" if message.is_internal else ""
+        lines = [f"Message {message.short_id}  {message.subject or '(no subject)'}{kind}", "Participants:"]
+        for p in message.participants:
+            person = Participant(p.role, Address(p.name, p.email))
+            why = explain_participant(person, directory, is_bulk=bool(message.is_bulk), names=names)
+            lines.append(f"  {p.role:<8} {p.email}: {why}")
+        if not message.participants:
+            lines.append("  (none)")
+        if message.in_reply_to:
+            inherited = [names.get(c, str(c)) for c, role, method, _ in links if method == "thread"]
+            lines.append(f"Thread:   answers <{message.in_reply_to}>"
+                         + (f"; inherited {', '.join(inherited)} (weaker link)" if inherited else
+                            "; inherits nothing (participants matched, or the answered message has no links)"))
+        for customer_id, action in overrides:
+            lines.append(f"Override: {'pinned to' if action == 'pin' else 'blocked from'} "
+                         f"{names.get(customer_id, customer_id)}")
+        lines.append("Links:" if links else "Links:    none")
+        for customer_id, role, method, matched in links:
+            lines.append(f"  {names.get(customer_id, customer_id)}: {method} ({role}) {matched}")
+    click.echo(_safe("\n".join(lines)))
+
+
+def _correct_link(message_id: str, customer: str, action: str | None) -> str:
+    archive = _open_archive(write=True)
+    shown: dict[str, str] = {}
+
+    def change(session) -> None:
+        message = _find_message(session, message_id)
+        found = find_customer(session, customer)
+        shown.update(message=message.short_id, customer=found.name)
+        if action is None:
+            if not clear_override(session, message.id, found.id):
+                raise LinkError(f"message {message.short_id} has no pin or block for {found.name!r}")
+        else:
+            set_override(session, message.id, found.id, action)
+        return [message.id]
+
+    _pipeline().change_customers(archive, change)
+    return f"{shown['message']} / {shown['customer']}"
+
+
+@link_group.command("pin")
+@click.argument("message_id")
+@click.argument("customer")
+@_archive_options
+def link_pin(message_id: str, customer: str) -> None:
+    """Link a message to a customer whatever the rules say (kept across relink and reindex)."""
+    click.echo(f"Pinned {_correct_link(message_id, customer, 'pin')}")
+
+
+@link_group.command("block")
+@click.argument("message_id")
+@click.argument("customer")
+@_archive_options
+def link_block(message_id: str, customer: str) -> None:
+    """Never link a message to a customer, whatever the rules say (kept across relink and reindex)."""
+    click.echo(f"Blocked {_correct_link(message_id, customer, 'block')}")
+
+
+@link_group.command("clear")
+@click.argument("message_id")
+@click.argument("customer")
+@_archive_options
+def link_clear(message_id: str, customer: str) -> None:
+    """Drop a pin or block: the rules decide this message's link to the customer again."""
+    click.echo(f"Cleared {_correct_link(message_id, customer, None)}")
 
 
 # ---------------------------------------------------------------- search and show
@@ -407,17 +783,26 @@ def _parse_day(value: str | None, option: str) -> datetime | None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Most hits shown.")
 @click.option("--sort", type=click.Choice(["date", "relevance"]), default="date", show_default=True,
               help="Newest first, or best match first.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of hits.")
+@click.option("--threads", "as_threads", is_flag=True,
+              help="One entry per conversation (References/In-Reply-To, else Re:/Fwd: of the same subject "
+                   "between the same people).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of hits (or of threads).")
 @_archive_options
 def search_command(query: str, customer: str | None, from_: str | None, since: str | None,
-                   until: str | None, limit: int, sort: str, as_json: bool) -> None:
-    """Search subjects, bodies, people and attachment names; Chinese and English.
+                   until: str | None, limit: int, sort: str, as_threads: bool, as_json: bool) -> None:
+    """Search subjects, bodies, people and attachments (names and text); Chinese and English.
 
     \b
-    QUERY supports AND/OR/NOT, "phrases" and prefix*; CJK text needs no spaces.
+    QUERY: words (all must match), "phrases", prefix*, AND/OR/NOT or -word,
+    (parentheses); Chinese needs no spaces, Traditional finds Simplified.
+    Filters: from: to: cc: (address, domain or name), customer:NAME,
+    domain: subject: filename: folder: account: has:attachment is:quote
+    lang:zh|ja|ko|en, before:DATE after:DATE date:2025-03..2025-06
+    (DATE is YYYY, YYYY-MM or YYYY-MM-DD; after: includes it, before: not).
     Examples:
       dossier search quotation --customer "Acme Industrial"
       dossier search '报价单 FOB' --since 2024-01-01 --json
+      dossier search 'from:acme.com filename:pdf date:2025-03..2025-06 "unit price"'
     """
     archive = _open_archive()
     since_dt, until_dt = _parse_day(since, "--since"), _parse_day(until, "--until")
@@ -427,13 +812,26 @@ def search_command(query: str, customer: str | None, from_: str | None, since: s
             found = find_customer(session, customer)
             customer_ids = (found.id,)
         try:
-            result = search(archive.index, SearchRequest(
-                text=query, customer_ids=customer_ids, from_address=from_,
-                since=since_dt, until=until_dt, limit=limit, sort=sort,
-            ))
+            names = filter_values(parse_query(query), "customer")
+            customers = {name: (find_customer(session, name).id,) for name in names}
+            request = SearchRequest(
+                text=query, customer_ids=customer_ids, from_address=from_, since=since_dt, until=until_dt,
+                limit=limit * 5 if as_threads else limit, sort=sort, customers=customers,
+            )
+            result = search(archive.index, request)
         except QueryError as exc:
             raise click.ClickException(str(exc)) from exc
         hits = _hit_rows(archive, session, result.hits)
+        if as_threads:
+            threads = _thread_rows(session, hits, limit)
+    if as_threads:
+        if as_json:
+            _emit_json(threads)
+        elif not threads:
+            click.echo("No messages found.")
+        else:
+            _print_threads(threads)
+        return
     if as_json:
         _emit_json(hits)
         return
@@ -441,6 +839,45 @@ def search_command(query: str, customer: str | None, from_: str | None, since: s
         click.echo("No messages found.")
         return
     _print_hits(hits, result.total)
+
+
+def _thread_rows(session, hits: list[dict], limit: int) -> list[dict]:
+    """Hits folded into their conversations, in the order of each conversation's best hit."""
+    threads: list[dict] = []
+    seen: dict[int, dict] = {}
+    for hit in hits:
+        message = session.scalar(select(Message).where(Message.sha256 == hit["sha256"]))
+        if message.id in seen:
+            seen[message.id]["hits"].append(hit["id"])
+            continue
+        if len(threads) >= limit:
+            continue
+        members = find_thread(session, message)
+        row = {
+            "thread": members[0].short_id,
+            "subject": members[0].subject,
+            "messages": len(members),
+            "first": _iso(members[0].date),
+            "last": _iso(members[-1].date),
+            "people": sorted({m.from_email for m in members if m.from_email}),
+            "customers": hit["customers"],
+            "hits": [hit["id"]],
+            "snippet": hit["snippet"],
+        }
+        threads.append(row)
+        for m in members:
+            seen[m.id] = row
+    return threads
+
+
+def _print_threads(threads: list[dict]) -> None:
+    for t in threads:
+        customers = f"  [{', '.join(t['customers'])}]" if t["customers"] else ""
+        click.echo(_safe(f"{t['last'][:10]}  {t['thread']}  {t['messages']} messages, {len(t['hits'])} matching"
+                         f"{customers}"))
+        click.echo(_safe(f"  {t['subject'] or '(no subject)'}  ({', '.join(t['people'][:4])})"))
+        click.echo(_safe(f"  {t['snippet'].replace('**', '')}"))
+    click.echo(f"{len(threads)} conversations; `dossier thread ID` shows one")
 
 
 def _hit_rows(archive: Archive, session, hits) -> list[dict]:
@@ -468,9 +905,14 @@ def _hit_rows(archive: Archive, session, hits) -> list[dict]:
             "subject": m.subject,
             "customers": [names[c] for c in links.get(m.id, []) if c in names],
             "snippet": hit.snippet,
+            "matched_in": hit.matched_in,
+            "matched_attachments": list(hit.attachments),
             "attachments": [a.filename for a in m.attachments],
+            "is_quote": hit.is_quote,
+            "amounts": list(hit.amounts),
             "folders": [f"{c.account}:{c.folder}" for c in m.copies],
             "path": str(archive.raw.path_for(m.sha256)),
+            "sha256": m.sha256,
             "score": round(hit.score, 3),
         })
     return rows
@@ -488,7 +930,11 @@ def _print_hits(hits: list[dict], total: int) -> None:
         console.print(f"  [bold]{escape(_safe(h['subject'] or '(no subject)'))}[/]")
         parts = escape(_safe(h["snippet"])).split("**")
         snippet = "".join(f"[yellow bold]{p}[/]" if i % 2 else p for i, p in enumerate(parts))
-        console.print(f"  {snippet}")
+        where = f"[magenta]in attachment {escape(_safe(', '.join(h['matched_attachments'])))}:[/] " \
+            if h["matched_in"] in ("attachment", "filename") and h["matched_attachments"] else ""
+        console.print(f"  {where}{snippet}")
+        if h["matched_attachments"] and not where:
+            console.print(f"  [magenta]also in attachment {escape(_safe(', '.join(h['matched_attachments'])))}[/]")
         if h["attachments"]:
             console.print(f"  [dim]attachments: {escape(_safe(', '.join(h['attachments'])))}[/]")
     shown = len(hits)
@@ -561,11 +1007,90 @@ def show_command(message_id: str, raw: bool) -> None:
             lines.append(f"Message-ID: {parsed.message_id}")
         lines.append(f"Folders:  {', '.join(copies)}")
         lines.append(f"Customers: {', '.join(names[c] for c in links if c in names) or '-'}")
-        for a in parsed.attachments:
-            lines.append(f"Attachment: {a.filename or '(unnamed)'} ({a.content_type}, {a.size} bytes)")
+        rows = message.attachments
+        statuses = [r.text_status for r in rows] if len(rows) == len(parsed.attachments) else []
+        for n, a in enumerate(parsed.attachments):
+            status = statuses[n] if statuses else None
+            text = f"; text {status}" if status and status != "ok" else ""
+            lines.append(f"Attachment: {a.filename or '(unnamed)'} ({a.content_type}, {a.size} bytes{text})")
         lines.append("")
         lines.append(parsed.text.rstrip())
         click.echo(_safe("\n".join(lines)))
+
+
+@main.command("thread")
+@click.argument("message_id")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array, oldest first.")
+@_archive_options
+def thread_command(message_id: str, as_json: bool) -> None:
+    """Show the conversation a message belongs to, oldest first.
+
+    Messages join by References / In-Reply-To, else as a reply or forward (Re:, Fwd:, 回复:,
+    转发:, 答复: …) to the same subject between the same people within 180 days. MESSAGE_ID
+    is the id search prints or a Message-ID header.
+    """
+    archive = _open_archive()
+    with archive.sessions() as session:
+        message = _find_message(session, message_id)
+        members = find_thread(session, message)
+        links = customers_by_message(session, [m.id for m in members])
+        names = customer_names(session, [c for ids in links.values() for c in ids])
+        rows = [
+            {**_message_summary(m), "is_selected": m.id == message.id,
+             "customers": [names[c] for c in links.get(m.id, []) if c in names]}
+            for m in members
+        ]
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        mark = "*" if row["is_selected"] else " "
+        click.echo(_safe(f"{mark} {row['date'][:16].replace('T', ' ')}  {row['id']}  {row['from']:<32}  "
+                         f"{row['subject'] or '(no subject)'}"))
+    click.echo(f"{len(rows)} messages in this conversation")
+
+
+@main.command("quotes")
+@click.option("--customer", help="Only quotes linked to this customer (name or part of it).")
+@click.option("--since", help="Only quotes on or after this date (YYYY-MM-DD, UTC).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1), help="Most quotes shown.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@_archive_options
+def quotes_command(customer: str | None, since: str | None, limit: int, as_json: bool) -> None:
+    """List quotes newest first: customer, date, file name and the amounts found.
+
+    A message is a quote when its subject, an attachment's file name or the title of an
+    attachment's text reads as one (quotation, offer, price list, PI, 报价单, 形式发票 …).
+    Amounts and trade terms ("USD 12,500", "FOB Ningbo") are read where the text allows.
+    """
+    archive = _open_archive()
+    since_dt = _parse_day(since, "--since")
+    with archive.sessions() as session:
+        customer_ids = (find_customer(session, customer).id,) if customer else None
+        result = search(archive.index, SearchRequest(
+            text="is:quote", customer_ids=customer_ids, since=since_dt, limit=limit, sort="date",
+        ))
+        hits = _hit_rows(archive, session, result.hits)
+        quote_files = {h.id[:SHORT_ID_LENGTH]: list(h.quote_files) for h in result.hits}
+    rows = [
+        {"id": h["id"], "date": h["date"], "customers": h["customers"], "from": h["from"],
+         "subject": h["subject"], "files": quote_files.get(h["id"], []), "amounts": h["amounts"]}
+        for h in hits
+    ]
+    if as_json:
+        _emit_json(rows)
+        return
+    if not rows:
+        click.echo("No quotes found.")
+        return
+    for r in rows:
+        who = ", ".join(r["customers"]) or r["from"]
+        click.echo(_safe(f"{r['date'][:10]}  {r['id']}  {who}  {r['subject'] or '(no subject)'}"))
+        if r["files"]:
+            click.echo(_safe(f"  files: {', '.join(r['files'])}"))
+        if r["amounts"]:
+            click.echo(_safe(f"  amounts: {'; '.join(r['amounts'])}"))
+    click.echo(f"{len(rows)} of {result.total} quotes shown" if result.total > len(rows) else f"{len(rows)} quotes")
 
 
 # ---------------------------------------------------------------- maintenance
@@ -616,6 +1141,7 @@ def status_command(as_json: bool) -> None:
         failures = session.execute(
             select(Message.sha256, Message.error).where(Message.status == "failed").order_by(Message.id).limit(10)
         ).all()
+        data["sync"] = _sync_status(session)
     if as_json:
         _emit_json(data)
         return
@@ -631,13 +1157,50 @@ def status_command(as_json: bool) -> None:
                    "recorded as indexed; run `dossier reindex`", err=True)
     for sha, error in failures:
         click.echo(f"  failed {sha[:SHORT_ID_LENGTH]}: {error}")
+    if data["sync"]:
+        click.echo("Sync")
+    for row in data["sync"]:
+        where = f"{row['account']}/{row['folder']}" if row["folder"] else f"{row['account']} (account)"
+        last = row["last_success"] or "never"
+        line = f"  {_safe(where):<40} {row['messages']:>7} messages, last success {last}"
+        if row["gaps"]:
+            line += f", {row['gaps']} to retry"
+        click.echo(line)
+        if row["error"]:
+            click.echo(f"    error: {_safe(row['error'])}")
+
+
+def _sync_status(session) -> list[dict]:
+    """Per IMAP account and folder: last successful sync, messages archived, last error."""
+    from ingest import FolderState
+
+    counts = dict(
+        ((account, folder), n) for account, folder, n in session.execute(
+            select(MessageCopy.account, MessageCopy.folder, func.count())
+            .where(MessageCopy.uid.is_not(None))
+            .group_by(MessageCopy.account, MessageCopy.folder)
+        )
+    )
+    rows = []
+    for state in session.scalars(select(FolderState).order_by(FolderState.account, FolderState.name)):
+        rows.append({
+            "account": state.account,
+            "folder": state.name,
+            "messages": counts.get((state.account, state.name), 0),
+            "last_success": _iso(state.last_success_at),
+            "last_attempt": _iso(state.last_attempt_at),
+            "error": state.last_error,
+            "gaps": len(state.gaps or []),
+            "uidvalidity_changes": state.uidvalidity_changes,
+        })
+    return rows
 
 
 @main.command("reindex")
 @_archive_options
 def reindex_command() -> None:
     """Rebuild the search index from the stored messages (the live index serves until done)."""
-    archive = _open_archive()
+    archive = _open_archive(write=True)
     with archive.sessions() as session:
         total = session.scalar(select(func.count()).select_from(Message).where(Message.status == "ok"))
     count = _pipeline().reindex(archive, progress=_progress("Indexing", total, True))
@@ -648,10 +1211,153 @@ def reindex_command() -> None:
 @_archive_options
 def relink_command() -> None:
     """Recompute every message's customer links from the current customer records."""
-    archive = _open_archive()
+    archive = _open_archive(write=True)
     changed = _pipeline().relink_all(archive)
     click.echo(f"Re-linked all messages; {changed} changed customers")
 
+
+
+# ---------------------------------------------------------------------------- IMAP accounts, sync, daemon
+
+
+@main.group("accounts", cls=DossierGroup)
+def accounts_group() -> None:
+    """The IMAP accounts configured in dossier.toml ([[accounts]])."""
+
+
+@accounts_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@_archive_options
+def accounts_list(as_json: bool) -> None:
+    """The configured accounts (never their passwords)."""
+    obj = click.get_current_context().find_root().ensure_object(dict)
+    settings = load_settings(obj.get("data_dir"), obj.get("config_path"))
+    rows = [
+        {"name": a.name, "host": a.host, "port": a.port, "security": a.security, "username": a.username,
+         "folders": list(a.folders), "exclude_folders": list(a.exclude_folders), "interval_minutes": a.interval}
+        for a in settings.accounts
+    ]
+    if as_json:
+        _emit_json(rows)
+        return
+    if not rows:
+        click.echo(f"No accounts configured; add [[accounts]] to {settings.config_path}")
+    for row in rows:
+        click.echo(f"{row['name']:<16} {row['username']} at {row['host']}:{row['port']} ({row['security']}), "
+                   f"every {row['interval_minutes']:g} min")
+
+
+@accounts_group.command("test")
+@click.argument("name")
+@_archive_options
+def accounts_test(name: str) -> None:
+    """Log in to account NAME and list the folders a sync would fetch, with message counts."""
+    from ingest.imap import ImapConnection, choose_folders
+
+    from .sync import imap_account
+
+    obj = click.get_current_context().find_root().ensure_object(dict)
+    settings = load_settings(obj.get("data_dir"), obj.get("config_path"))
+    account = settings.account(name)
+    with ImapConnection(imap_account(account)) as connection:
+        folders = connection.list_folders()
+        chosen = choose_folders(folders, account.folders, account.exclude_folders)
+        click.echo(f"Logged in to {account.host}:{account.port} as {account.username} ({account.security})")
+        picked = {f.raw for f in chosen}
+        for folder in folders:
+            if folder.raw in picked:
+                click.echo(f"  fetch  {_safe(folder.name):<40} {connection.message_count(folder):>8} messages")
+            else:
+                why = "not selectable" if not folder.selectable else (folder.special_use or "excluded")
+                click.echo(f"  skip   {_safe(folder.name):<40} ({why})")
+        missing = [p for p in account.folders if not any(ch in p for ch in "*?[")
+                   and not any(f.name.casefold() == p.casefold() for f in folders)]
+        if missing:
+            raise click.ClickException(
+                f"account {name!r}: folder {', '.join(map(repr, missing))} does not exist on the server; "
+                "fix `folders` in the config"
+            )
+
+
+class _SyncBar:
+    """Shows sync progress (folder, done/total, rate) on a terminal."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                            console=_stderr_console(), transient=True)
+        self.task = None
+        self.started = 0.0
+        self.count = 0
+
+    def folder(self, account: str, folder: str, total: int) -> None:
+        if self.task is None:
+            self.bar.start()
+        else:
+            self.bar.remove_task(self.task)
+        self.task = self.bar.add_task(f"{account}/{_safe(folder)}", total=total, rate="")
+        self.started, self.count = time.monotonic(), 0
+
+    def advance(self, count: int) -> None:
+        self.count += count
+        rate = self.count / max(time.monotonic() - self.started, 1e-6)
+        self.bar.update(self.task, advance=count, rate=f"{rate:.0f} msg/s")
+
+    def done(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.bar.stop()
+
+
+@main.command("sync")
+@click.option("--account", "account_names", multiple=True, help="Only this account (repeatable).")
+@click.option("--folder", "folders", multiple=True, help="Only folders matching this name or glob (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@_archive_options
+def sync_command(account_names: tuple[str, ...], folders: tuple[str, ...], as_json: bool) -> None:
+    """Fetch new mail from the configured IMAP accounts once (read-only on the server)."""
+    from .sync import LogProgress, sync
+
+    archive = _open_archive(write=True)
+    settings = archive.settings
+    accounts = [settings.account(n) for n in account_names] if account_names else list(settings.accounts)
+    if not accounts:
+        raise click.ClickException(f"no accounts configured; add [[accounts]] to {settings.config_path}")
+    bar = _SyncBar() if sys.stderr.isatty() and not as_json else LogProgress()
+    try:
+        report = sync(archive, accounts, folders=folders, progress=bar)
+    finally:
+        if isinstance(bar, _SyncBar):
+            bar.close()
+    if as_json:
+        _emit_json({**report.summary(), "error_messages": report.errors})
+    else:
+        s = report.summary()
+        click.echo(f"Synced {s['folders']} folders ({s['unchanged']} unchanged): {s['fetched']} fetched, "
+                   f"{s['stored']} new, {s['duplicates']} already archived, {s['remapped']} re-mapped, "
+                   f"in {s['seconds']:.1f} s")
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    if report.errors:
+        raise SystemExit(1)
+
+
+@main.command("daemon")
+@click.option("--log-format", type=click.Choice(["json", "text"]), default="json", show_default=True,
+              help="Log lines as JSON objects (for journald/log shippers) or plain text.")
+@_archive_options
+def daemon_command(log_format: str) -> None:
+    """Run the scheduler in the foreground: each account synced at its interval, a nightly
+    re-index and re-link. Stops cleanly on SIGTERM or Ctrl-C."""
+    from .daemon import run_daemon
+
+    obj = click.get_current_context().find_root().ensure_object(dict)
+    settings = load_settings(obj.get("data_dir"), obj.get("config_path"))
+    run_daemon(settings, log_format=log_format, verbosity=obj.get("verbose", 0))
 
 
 if __name__ == "__main__":

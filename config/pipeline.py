@@ -9,9 +9,10 @@ indexed (picked up by :func:`index_pending` at the start of the next run).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,10 +30,11 @@ from ingest import (
     ParticipantRow,
     RawItem,
     detect_kind,
+    extract_attachments,
     iter_source,
     parse_message,
 )
-from linker import Directory, customers_by_message, link_message, relink
+from linker import Directory, affected_messages, customers_by_message, link_message, relink, relink_replies
 
 from .archive import Archive, Progress, no_progress
 from .settings import check_writable
@@ -92,36 +94,75 @@ def import_paths(
     check_writable(archive.settings.data_dir)
     for path in paths:  # every path must be readable before anything is written
         detect_kind(Path(path))
-    report = ImportReport()
-    started = time.monotonic()
-    index_pending(archive)
-    with archive.sessions() as session:
-        directory = archive.directory(session)
+    with Importer(archive, account) as importer:
+        importer.add(_iter_paths(paths, importer.report, archive.settings.data_dir), progress)
+    log.info("import: %s", importer.report.summary())
+    return importer.report
 
+
+def _iter_paths(paths: Sequence[Path], report: ImportReport, data_dir: Path) -> Iterator[RawItem]:
     def unreadable(origin: str, reason: str) -> None:
         log.warning("cannot read %s: %s", origin, reason)
         report.unreadable.append((origin, reason))
 
-    def items() -> Iterator[RawItem]:
-        for path in paths:
-            yield from iter_source(Path(path), on_error=unreadable)
+    # Importing a folder that holds the archive itself (say, the home directory) must not
+    # import the archive's own files (database, config, locks, raw store).
+    own = str(Path(data_dir).resolve()) + "/"
+    for path in paths:
+        for item in iter_source(Path(path), on_error=unreadable):
+            if not str(Path(item.origin.split("#", 1)[0]).resolve()).startswith(own):
+                yield item
 
-    batch: list[tuple[RawItem, str]] = []
-    batch_bytes = 0
-    with _Indexer(archive) as indexer:
-        for item in progress(items()):
-            report.seen += 1
-            sha, _ = archive.raw.put(item.data)
-            batch.append((item, sha))
+
+class Importer:
+    """The pipeline for any source: raw items in, stored, parsed, linked and indexed out.
+
+    Items are cut into batches (``batch_size`` messages or :data:`BATCH_BYTES`); each batch is
+    written to the raw store, then saved in one transaction. One index writer serves the whole
+    run. :meth:`add_batch` commits one batch at once, for callers (IMAP sync) that move a
+    cursor after each batch.
+    """
+
+    def __init__(self, archive: Archive, account: str) -> None:
+        check_writable(archive.settings.data_dir)
+        self.archive = archive
+        self.account = account
+        self.report = ImportReport()
+        self._started = time.monotonic()
+        self._indexer = _Indexer(archive)
+
+    def __enter__(self) -> Importer:
+        index_pending(self.archive)
+        with self.archive.sessions() as session:
+            self.directory = self.archive.directory(session)
+        return self
+
+    def add(self, items: Iterable[RawItem], progress: Progress = no_progress) -> None:
+        batch: list[RawItem] = []
+        batch_bytes = 0
+        for item in progress(items):
+            batch.append(item)
             batch_bytes += len(item.data)
-            if len(batch) >= archive.settings.batch_size or batch_bytes >= BATCH_BYTES:
-                indexer.add(_import_batch(archive, batch, account, directory, report), new=True)
+            if len(batch) >= self.archive.settings.batch_size or batch_bytes >= BATCH_BYTES:
+                self.add_batch(batch)
                 batch, batch_bytes = [], 0
         if batch:
-            indexer.add(_import_batch(archive, batch, account, directory, report), new=True)
-    report.seconds = time.monotonic() - started
-    log.info("import: %s", report.summary())
-    return report
+            self.add_batch(batch)
+
+    def add_batch(self, items: Sequence[RawItem]) -> list[int]:
+        """Store, save and queue for indexing one batch; return its messages' ids (in order).
+        When this returns, the batch is committed to the database."""
+        stored = [(item, self.archive.raw.put(item.data)[0]) for item in items]
+        self.report.seen += len(stored)
+        documents, ids = _import_batch(self.archive, stored, self.account, self.directory, self.report)
+        self._indexer.add(documents, new=True)
+        return ids
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._indexer.__exit__(exc_type, exc, tb)
+        if exc_type is None:
+            index_pending(self.archive)  # earlier replies whose links this run changed
+        self.report.seconds = time.monotonic() - self._started
 
 
 def _import_batch(
@@ -130,13 +171,16 @@ def _import_batch(
     account: str,
     directory: Directory,
     report: ImportReport,
-) -> list[tuple[int, Document]]:
-    """Save one batch in one transaction; return the index documents of the new messages."""
+) -> tuple[list[tuple[int, Document]], list[int]]:
+    """Save one batch in one transaction; return the index documents of the new messages
+    and the ids of every message in the batch."""
     now = _utcnow()
     outcomes: list[_Outcome] = []
+    ids: list[int] = []
     with archive.sessions.begin() as session:
         shas = list({sha for _, sha in batch})
         known = {m.sha256: m for m in session.scalars(select(Message).where(Message.sha256.in_(shas)))}
+        placed: list[tuple[RawItem, Message]] = []
         for item, sha in batch:
             message = known.get(sha)
             if message is not None:
@@ -146,11 +190,21 @@ def _import_batch(
                 known[sha] = message
                 if parsed is not None:
                     outcomes.append(_Outcome(message, parsed))
-                    if link_message(session, message, parsed.participants, directory, is_new=True):
-                        report.linked += 1
+            placed.append((item, message))
+        _mark_variants(session, [o.message for o in outcomes])
+        session.flush()  # one flush gives every new message its id
+        for outcome in outcomes:
+            if link_message(session, outcome.message, outcome.parsed.participants, directory, is_new=True):
+                report.linked += 1
+        for item, message in placed:
             _add_copy(session, message, account, item, now)
+            ids.append(message.id)
         session.flush()
-        return _documents(session, outcomes)
+        # A reply stored before the message it answers inherits that message's links now.
+        replies = relink_replies(session, directory, [o.message for o in outcomes])
+        new = {o.message.id for o in outcomes}
+        _set_indexed_at(session, sorted(replies - new), None)  # re-indexed at the end of the run
+        return _documents(session, outcomes), ids
 
 
 def _store_message(
@@ -164,6 +218,8 @@ def _store_message(
         log.exception("parser crashed on %s", item.origin)
         return _failed(session, item, sha, now, report, f"parser error: {type(exc).__name__}: {exc}"), None
     sender = parsed.sender
+    if (parsed.date is None or parsed.date_source == "import") and item.internaldate is not None:
+        parsed = dataclasses.replace(parsed, date=item.internaldate, date_offset=0, date_source="server")
     message = Message(
         sha256=sha,
         size=len(item.data),
@@ -179,16 +235,10 @@ def _store_message(
         references=list(parsed.references),
         is_html_only=parsed.is_html_only,
         defects=list(parsed.defects),
+        is_bulk=parsed.is_bulk,
         stored_at=now,
     )
-    if parsed.message_id:
-        others = session.scalars(
-            select(Message).where(Message.header_message_id == message.header_message_id)
-        ).all()
-        if others:
-            message.is_variant = True
-            for other in others:
-                other.is_variant = True
+    message.copies = []  # new: known empty, so adding a copy needs no lookup
     message.participants = [
         ParticipantRow(role=p.role, name=p.address.name, email=p.address.email, domain=p.address.domain)
         for p in parsed.participants
@@ -198,18 +248,38 @@ def _store_message(
         for a in parsed.attachments
     ]
     session.add(message)
-    session.flush()
     report.stored += 1
     return message, parsed
+
+
+def _mark_variants(session: Session, new: Sequence[Message]) -> None:
+    """Mark messages that share a Message-ID header but differ in bytes (stored before, or in
+    this batch) as variants, with one query per batch."""
+    by_header: dict[str, list[Message]] = {}
+    for message in new:
+        if message.header_message_id:
+            by_header.setdefault(message.header_message_id, []).append(message)
+    if not by_header:
+        return
+    headers = list(by_header)
+    with session.no_autoflush:
+        for start in range(0, len(headers), 500):
+            for other in session.scalars(
+                select(Message).where(Message.header_message_id.in_(headers[start:start + 500]))
+            ):
+                by_header[other.header_message_id].append(other)
+    for group in by_header.values():
+        if len({m.sha256 for m in group}) > 1:
+            for message in group:
+                message.is_variant = True
 
 
 def _failed(session: Session, item: RawItem, sha: str, now: datetime, report: ImportReport, reason: str) -> Message:
     message = Message(
         sha256=sha, size=len(item.data), status="failed", error=reason,
-        date=now, date_source="import", stored_at=now, references=[], defects=[],
+        date=now, date_source="import", stored_at=now, references=[], defects=[], copies=[],
     )
     session.add(message)
-    session.flush()
     report.failed += 1
     report.failures.append((item.origin, reason))
     log.warning("stored %s as failed: %s", item.origin, reason)
@@ -217,19 +287,24 @@ def _failed(session: Session, item: RawItem, sha: str, now: datetime, report: Im
 
 
 def _add_copy(session: Session, message: Message, account: str, item: RawItem, now: datetime) -> None:
-    if any(c.account == account and c.folder == item.folder for c in message.copies):
-        return
-    if message.stored_at != now:  # stored by an earlier run: its copies are in the database
-        exists = session.scalar(
-            select(MessageCopy.id).where(
+    copy = next((c for c in message.copies if c.account == account and c.folder == item.folder), None)
+    if copy is None and message.stored_at != now:  # stored by an earlier run: look in the database
+        copy = session.scalar(
+            select(MessageCopy).where(
                 MessageCopy.message_id == message.id,
                 MessageCopy.account == account,
                 MessageCopy.folder == item.folder,
             )
         )
-        if exists:
-            return
-    message.copies.append(MessageCopy(account=account, folder=item.folder, origin=item.origin, found_at=now))
+    if copy is None:
+        copy = MessageCopy(account=account, folder=item.folder, origin=item.origin, found_at=now)
+        message.copies.append(copy)
+    if item.uid is not None:  # IMAP: the copy follows the server's current UID and flags
+        copy.uid = item.uid
+        copy.origin = item.origin
+        copy.flags = list(item.flags)
+        copy.internaldate = item.internaldate.replace(tzinfo=None) if item.internaldate else None
+        copy.labels = list(item.labels) or None
 
 
 def _documents(session: Session, outcomes: list[_Outcome]) -> list[tuple[int, Document]]:
@@ -242,6 +317,14 @@ def _documents(session: Session, outcomes: list[_Outcome]) -> list[tuple[int, Do
 
 
 def _document(message: Message, parsed: ParsedMessage, customers: Iterable[int]) -> Document:
+    """The index document of a stored message (import, pending and reindex all come here);
+    reads its attachments' text and records on each attachment row how that went."""
+    texts = extract_attachments(parsed.attachments)
+    rows = message.attachments
+    if len(rows) == len(texts):  # rows are saved in the parser's order
+        for row, text in zip(rows, texts, strict=True):
+            if row.text_status != text.status:
+                row.text_status = text.status
     return build_document(
         message.sha256,
         parsed,
@@ -249,6 +332,7 @@ def _document(message: Message, parsed: ParsedMessage, customers: Iterable[int])
         customers=customers,
         folders=[c.folder for c in message.copies],
         accounts=[c.account for c in message.copies],
+        attachment_texts=[(t.filename, t.text) for t in texts if t.text],
     )
 
 
@@ -307,13 +391,16 @@ class _Indexer:
 def _documents_for(archive: Archive, session: Session, messages: Sequence[Message]) -> list[tuple[int, Document]]:
     customers = customers_by_message(session, [m.id for m in messages])
     docs = []
-    for message in messages:
-        try:
-            parsed = parse_message(archive.raw.get(message.sha256))
-        except ParseError as exc:
-            log.warning("message %s no longer parses: %s", message.short_id, exc)
-            continue
-        docs.append((message.id, _document(message, parsed, customers.get(message.id, ()))))
+    # The attachments' text status is written when the caller commits, not at the next lazy
+    # load: a write transaction held across parsing and extraction would block imports.
+    with session.no_autoflush:
+        for message in messages:
+            try:
+                parsed = parse_message(archive.raw.get(message.sha256))
+            except ParseError as exc:
+                log.warning("message %s no longer parses: %s", message.short_id, exc)
+                continue
+            docs.append((message.id, _document(message, parsed, customers.get(message.id, ()))))
     return docs
 
 
@@ -323,7 +410,7 @@ def index_pending(archive: Archive) -> int:
     done, last_id = 0, 0
     with _Indexer(archive) as indexer:
         while True:
-            with archive.sessions() as session:
+            with archive.sessions.begin() as session:  # commits the attachments' text status
                 messages = session.scalars(
                     select(Message)
                     .where(Message.status == "ok", Message.indexed_at.is_(None), Message.id > last_id)
@@ -357,6 +444,7 @@ def reindex(archive: Archive, progress: Progress = no_progress) -> int:
                 chunk = session.scalars(select(Message).where(Message.id.in_(ids[start:start + 500]))).all()
                 for _, doc in _documents_for(archive, session, chunk):
                     yield doc
+                session.commit()  # the attachments' text status
                 session.expunge_all()
 
     count = archive.index.rebuild(progress(documents()))
@@ -377,4 +465,28 @@ def relink_all(archive: Archive, message_ids: Iterable[int] | None = None) -> in
         changed = sorted(report.changed)
         _set_indexed_at(session, changed, None)
     index_pending(archive)
+    return len(changed)
+
+
+def change_customers(archive: Archive, change: Callable[[Session], Iterable[int] | None]) -> int:
+    """Apply ``change`` to the customer records and re-link exactly the messages it affects, in
+    one transaction; re-index those whose customers changed and return how many did.
+
+    The affected messages are found by looking up, in the participants table, the addresses
+    and domains whose owners differ before and after the change, plus the messages ``change``
+    returns (those linked to a customer it deleted) and the replies below them; the result
+    equals a full relink. Errors from ``change`` (LinkError …) roll everything back.
+    """
+    with archive.sessions.begin() as session:
+        before = archive.directory(session)
+        extra = set(change(session) or ())
+        session.flush()
+        after = archive.directory(session)
+        ids = affected_messages(session, before, after) | extra
+        report = relink(session, after, ids) if ids else None
+        changed = sorted(set(report.changed if report else ()) | extra)
+        _set_indexed_at(session, changed, None)
+    if changed:
+        index_pending(archive)
+    log.info("customer change: %d messages re-linked, %d changed", report.messages if report else 0, len(changed))
     return len(changed)

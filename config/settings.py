@@ -7,7 +7,7 @@ import os
 import stat
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CONFIG_NAME = "dossier.toml"
@@ -22,6 +22,25 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class AccountSettings:
+    """One ``[[accounts]]`` table: an IMAP mailbox to archive. Never holds a password itself."""
+
+    name: str
+    host: str
+    username: str
+    port: int = 993
+    security: str = "ssl"
+    password_env: str = ""
+    password_command: str = ""
+    password: str = field(default="", repr=False)  # only tolerated in a file private to its owner
+    folders: tuple[str, ...] = ("*",)
+    exclude_folders: tuple[str, ...] = ()
+    ca_file: str = ""
+    interval: float = 15.0  # minutes between scheduled syncs
+    timeout: float = 60.0  # seconds
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     config_path: Path
@@ -32,6 +51,15 @@ class Settings:
     freemail_remove: tuple[str, ...] = ()
     batch_size: int = 200
     fsync: bool = True
+    accounts: tuple[AccountSettings, ...] = ()
+    nightly: str = "30 2 * * *"
+
+    def account(self, name: str) -> AccountSettings:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        known = ", ".join(a.name for a in self.accounts) or "none configured"
+        raise ConfigError(f"no account named {name!r} in {self.config_path} (accounts: {known})")
 
     @property
     def db_path(self) -> Path:
@@ -64,7 +92,92 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
         "freemail_remove": (list, []),
     },
     "import": {"batch_size": (int, 200), "fsync": (bool, True)},
+    "daemon": {"nightly": (str, "30 2 * * *")},
 }
+
+# [[accounts]] key -> (type, default); name, host and username are required.
+_ACCOUNT_KEYS: dict[str, tuple[type | tuple[type, ...], object]] = {
+    "name": (str, None),
+    "host": (str, None),
+    "username": (str, None),
+    "port": (int, None),
+    "security": (str, "ssl"),
+    "password_env": (str, ""),
+    "password_command": (str, ""),
+    "password": (str, ""),
+    "folders": (list, ["*"]),
+    "exclude_folders": (list, []),
+    "ca_file": (str, ""),
+    "interval": ((int, float), 15.0),
+    "timeout": ((int, float), 60.0),
+}
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _accounts(raw: object, path: Path) -> tuple[AccountSettings, ...]:
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        raise ConfigError(f"{path}: accounts must be written as [[accounts]] tables")
+    accounts = []
+    for number, table in enumerate(raw, 1):
+        where = f"{path}: [[accounts]] #{number}"
+        for key, value in table.items():
+            if key not in _ACCOUNT_KEYS:
+                raise ConfigError(f"{where}: unknown key {key!r}; known keys: {', '.join(_ACCOUNT_KEYS)}")
+            kind = _ACCOUNT_KEYS[key][0]
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise ConfigError(f"{where}: {key} has the wrong type")
+            if kind is list and not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}: {key} must be a list of strings")
+        for key in ("name", "host", "username"):
+            if not str(table.get(key, "")).strip():
+                raise ConfigError(f"{where}: {key} is required")
+        name = table["name"].strip()
+        where = f"{path}: account {name!r}"
+        if name in {a.name for a in accounts}:
+            raise ConfigError(f"{where}: two accounts have this name; names must be unique")
+        security = table.get("security", "ssl")
+        if security not in ("ssl", "starttls", "none"):
+            raise ConfigError(f"{where}: security must be ssl, starttls or none")
+        if security == "none" and table["host"] not in _LOOPBACK:
+            raise ConfigError(
+                f"{where}: security = \"none\" sends the password in clear text and is allowed only for "
+                "127.0.0.1; use ssl or starttls"
+            )
+        secrets = [k for k in ("password_env", "password_command", "password") if table.get(k)]
+        if not secrets:
+            raise ConfigError(f"{where}: give password_env (an environment variable) or password_command")
+        if len(secrets) > 1:
+            raise ConfigError(f"{where}: give only one of {', '.join(secrets)}")
+        if table.get("password") and not _private(path):
+            raise ConfigError(
+                f"{where}: the config holds a plain password and is readable by others; remove it and use "
+                f"password_env or password_command (or at least `chmod 600 {path}`)"
+            )
+        if float(table.get("interval", 15.0)) <= 0 or float(table.get("timeout", 60.0)) <= 0:
+            raise ConfigError(f"{where}: interval and timeout must be positive")
+        accounts.append(AccountSettings(
+            name=name,
+            host=table["host"].strip(),
+            username=table["username"],
+            port=int(table.get("port") or (993 if security == "ssl" else 143)),
+            security=security,
+            password_env=table.get("password_env", ""),
+            password_command=table.get("password_command", ""),
+            password=table.get("password", ""),
+            folders=tuple(table.get("folders", ["*"])) or ("*",),
+            exclude_folders=tuple(table.get("exclude_folders", [])),
+            ca_file=str(Path(table["ca_file"]).expanduser()) if table.get("ca_file") else "",
+            interval=float(table.get("interval", 15.0)),
+            timeout=float(table.get("timeout", 60.0)),
+        ))
+    return tuple(accounts)
+
+
+def _private(path: Path) -> bool:
+    try:
+        return not path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO)
+    except OSError:
+        return False
 
 
 def _read_toml(path: Path) -> dict:
@@ -79,13 +192,17 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
-def _validate(raw: dict, path: Path) -> dict[str, dict[str, object]]:
-    values: dict[str, dict[str, object]] = {}
+def _validate(raw: dict, path: Path) -> dict:
+    values: dict = {}
     for section, keys in _SCHEMA.items():
         values[section] = {key: default for key, (_, default) in keys.items()}
+    values["accounts"] = ()
     for section, table in raw.items():
+        if section == "accounts":
+            values["accounts"] = _accounts(table, path)
+            continue
         if section not in _SCHEMA:
-            known = ", ".join(f"[{s}]" for s in _SCHEMA)
+            known = ", ".join([f"[{s}]" for s in _SCHEMA] + ["[[accounts]]"])
             raise ConfigError(f"{path}: unknown section or key {section!r}; known sections are {known}")
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: {section!r} must be a table ([{section}])")
@@ -131,7 +248,21 @@ def load_settings(data_dir: Path | None = None, config_path: Path | None = None)
         freemail_remove=tuple(link["freemail_remove"]),
         batch_size=int(values["import"]["batch_size"]),
         fsync=bool(values["import"]["fsync"]),
+        accounts=values["accounts"],
+        nightly=_cron(str(values["daemon"]["nightly"]), config_path),
     )
+
+
+def _cron(value: str, path: Path) -> str:
+    """Accept ``HH:MM`` or a five-field crontab line; return the crontab line."""
+    value = value.strip()
+    if ":" in value and len(value.split()) == 1:
+        hour, _, minute = value.partition(":")
+        if hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60:
+            return f"{int(minute)} {int(hour)} * * *"
+    elif len(value.split()) == 5:
+        return value
+    raise ConfigError(f"{path}: [daemon] nightly must be a time like \"02:30\" or a crontab line like \"30 2 * * *\"")
 
 
 def init_data_dir(

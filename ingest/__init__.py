@@ -2,9 +2,13 @@
 
 from .errors import IngestError, ParseError, RawStoreError, SourceError
 from .message import ROLES, Address, Attachment, ParsedMessage, Participant, RawItem
-from .models import SHORT_ID_LENGTH, AttachmentRow, Base, Message, MessageCopy, ParticipantRow
+from .models import SHORT_ID_LENGTH, AttachmentRow, Base, FolderState, Message, MessageCopy, ParticipantRow
+from .prices import find_amounts
+from .quotes import quote_term
+from .replies import split_reply
 from .sources import count_messages, detect_kind, iter_source
 from .store import RawStore, hash_bytes
+from .threads import ThreadItem, group_threads, normalize_subject, thread_of
 
 __all__ = [
     "ROLES",
@@ -12,7 +16,10 @@ __all__ = [
     "Address",
     "Attachment",
     "AttachmentRow",
+    "AttachmentText",
     "Base",
+    "ExtractLimits",
+    "FolderState",
     "IngestError",
     "Message",
     "MessageCopy",
@@ -24,11 +31,19 @@ __all__ = [
     "RawStore",
     "RawStoreError",
     "SourceError",
+    "ThreadItem",
     "count_messages",
     "detect_kind",
+    "extract_attachments",
+    "find_amounts",
+    "group_threads",
     "hash_bytes",
     "iter_source",
+    "normalize_subject",
     "parse_message",
+    "quote_term",
+    "split_reply",
+    "thread_of",
 ]
 
 
@@ -39,4 +54,8 @@ def __getattr__(name: str):
         from .parse import parse_message
 
         return parse_message
+    if name in ("AttachmentText", "ExtractLimits", "extract_attachments"):
+        from . import extract  # loads the charset detector, like the parser
+
+        return getattr(extract, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,6 +21,11 @@ class RawItem:
     data: bytes
     folder: str
     origin: str
+    #: Set by IMAP fetches: the server's UID, flags and INTERNALDATE (UTC), and Gmail labels.
+    uid: int | None = None
+    flags: tuple[str, ...] = ()
+    internaldate: datetime | None = None
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,11 @@ class Attachment:
     filename: str
     content_type: str
     size: int
+    #: The decoded bytes (empty for a forwarded message, whose text is in the body), for
+    #: ``ingest.extract``; kept out of repr and comparisons.
+    data: bytes = field(default=b"", repr=False, compare=False)
+    #: The charset its MIME part declares (text attachments), else None.
+    charset: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,9 @@ class ParsedMessage:
     is_html_only: bool
     attachments: tuple[Attachment, ...]
     defects: tuple[str, ...] = field(default=())
+    # Sent by a list or a robot (List-Id, List-Unsubscribe, Precedence: bulk/list/junk,
+    # Auto-Submitted other than "no"): the linker then links it by exact address only.
+    is_bulk: bool = False
 
     def addresses(self, *roles: str) -> tuple[Address, ...]:
         """The addresses with any of ``roles`` (all roles when none given), in order."""

@@ -50,11 +50,15 @@ class Message(Base):
     date: Mapped[datetime] = mapped_column(DateTime, index=True)  # naive UTC
     date_offset: Mapped[int | None] = mapped_column(Integer)  # original offset, minutes
     date_source: Mapped[str] = mapped_column(String(16))  # date | received | import
-    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    # Indexed: the linker finds the replies to a message to pass its links down the thread.
+    in_reply_to: Mapped[str | None] = mapped_column(String(998), index=True)
     references: Mapped[list] = mapped_column(JSON, default=list)
     is_html_only: Mapped[bool] = mapped_column(Boolean, default=False)
     defects: Mapped[list] = mapped_column(JSON, default=list)
     is_internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # List or robot mail (see ParsedMessage.is_bulk): links by exact address only. NULL on rows
+    # stored before the column existed reads as False.
+    is_bulk: Mapped[bool | None] = mapped_column(Boolean, default=False)
     stored_at: Mapped[datetime] = mapped_column(DateTime)
     # Set once the message's document is committed to the search index.
     indexed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
@@ -78,7 +82,10 @@ class MessageCopy(Base):
     """Where a message was found: account and folder (one row per distinct place)."""
 
     __tablename__ = "message_copies"
-    __table_args__ = (UniqueConstraint("message_id", "account", "folder"),)
+    __table_args__ = (
+        UniqueConstraint("message_id", "account", "folder"),
+        Index("ix_message_copies_place_uid", "account", "folder", "uid"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
@@ -86,6 +93,12 @@ class MessageCopy(Base):
     folder: Mapped[str] = mapped_column(String(1000))
     origin: Mapped[str] = mapped_column(Text)
     found_at: Mapped[datetime] = mapped_column(DateTime)
+    # IMAP copies only: the UID under the folder's current UIDVALIDITY, the flags and
+    # INTERNALDATE (naive UTC) the server reported, and Gmail labels.
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    flags: Mapped[list | None] = mapped_column(JSON)
+    internaldate: Mapped[datetime | None] = mapped_column(DateTime)
+    labels: Mapped[list | None] = mapped_column(JSON)
 
     message: Mapped[Message] = relationship(back_populates="copies")
 
@@ -121,5 +134,32 @@ class AttachmentRow(Base):
     filename: Mapped[str] = mapped_column(Text, default="")
     content_type: Mapped[str] = mapped_column(String(255), default="")
     size: Mapped[int] = mapped_column(BigInteger, default=0)
+    # How reading its text for the index went ("ok", "empty", "skipped: …", "failed: …",
+    # "truncated: …"; see ingest.extract); NULL until the message is indexed.
+    text_status: Mapped[str | None] = mapped_column(Text)
 
     message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class FolderState(Base):
+    """The fetch cursor of one IMAP folder: everything up to ``last_uid`` under ``uidvalidity``
+    is stored. Keyed by the server's raw folder name (modified UTF-7); ``name`` is for people."""
+
+    __tablename__ = "folder_states"
+    __table_args__ = (UniqueConstraint("account", "folder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(200))
+    folder: Mapped[str] = mapped_column(String(1000))
+    name: Mapped[str] = mapped_column(Text, default="")
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    uidnext: Mapped[int | None] = mapped_column(BigInteger)
+    highestmodseq: Mapped[int | None] = mapped_column(BigInteger)
+    exists: Mapped[int] = mapped_column(Integer, default=0)
+    # UIDs that SEARCH listed but FETCH did not return; retried on every pass.
+    gaps: Mapped[list] = mapped_column(JSON, default=list)
+    uidvalidity_changes: Mapped[int] = mapped_column(Integer, default=0)
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -154,6 +154,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         is_html_only=is_html_only,
         attachments=tuple(attachments),
         defects=tuple(dict.fromkeys(ctx.defects)),
+        is_bulk=_is_bulk_mail(headers),
     )
 
 
@@ -422,6 +423,16 @@ def _all_ids(headers: dict[str, list[str]], ctx: _Context) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def _is_bulk_mail(headers: dict[str, list[str]]) -> bool:
+    """Whether the header fields (lower-case names) mark list or machine-sent mail. Never raises."""
+    if headers.get("list-id") or headers.get("list-unsubscribe"):
+        return True
+    if any(v.strip().lower() in ("bulk", "list", "junk") for v in headers.get("precedence", ())):
+        return True
+    # RFC 3834: any value but "no" (parameters after ";" aside) means automatically submitted.
+    return any(v.split(";")[0].strip().lower() not in ("", "no") for v in headers.get("auto-submitted", ()))
+
+
 # --- participants ------------------------------------------------------------
 
 
@@ -561,7 +572,7 @@ def _collect(
             _collect(inner, depth + 1, ctx, segments, attachments)
         return
     if disposition == "attachment" or filename:
-        attachments.append(Attachment(filename, ctype, _size(part)))
+        attachments.append(_attachment(part, filename, ctype))
         return
     if part.is_multipart():
         children = [c for c in part.get_payload() if isinstance(c, email.message.Message)]
@@ -733,6 +744,18 @@ def _safe_filename(name: str) -> str:
     name = _FILENAME_CONTROL.sub("", name)
     name = _PATH_SEPARATORS.split(name)[-1].strip()
     return "" if name in (".", "..") else name[:255]
+
+
+def _attachment(part: email.message.Message, filename: str, ctype: str) -> Attachment:
+    """An attachment with its decoded bytes (a multipart one, oddly, keeps none)."""
+    if part.is_multipart():
+        return Attachment(filename, ctype, _size(part))
+    data = part.get_payload(decode=True) or b""
+    try:
+        charset = part.get_content_charset()
+    except (ValueError, LookupError):
+        charset = None
+    return Attachment(filename, ctype, len(data), data if isinstance(data, bytes) else b"", charset)
 
 
 def _size(part: email.message.Message) -> int:

@@ -20,6 +20,7 @@ import argparse
 import base64
 import csv
 import io
+import os
 import quopri
 import shutil
 import zipfile
@@ -29,9 +30,13 @@ from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import quote as url_quote
 
-import openpyxl
-from openpyxl.styles import Font
-from openpyxl.writer.excel import ExcelWriter
+# openpyxl writes different (equally valid) XML when lxml is installed (python-docx brings it);
+# the stdlib writer keeps the generated XLSX byte-identical on every machine.
+os.environ["OPENPYXL_LXML"] = "False"
+
+import openpyxl  # noqa: E402
+from openpyxl.styles import Font  # noqa: E402
+from openpyxl.writer.excel import ExcelWriter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "dossier-sample"
@@ -1036,12 +1041,12 @@ Quoted replies carry their parent's words, so a thread's replies match too.
 
 | query | finds |
 |---|---|
-| `dossier search "FOB Ningbo"` | 10 messages: the Acme thread (RFQ, quotation with `Quotation_Q-2024-017.pdf`, Greg's sample request, samples sent, PO 4500-2291, proforma, 2025 reorder reply), Bristol's 2023 price list and Sarah's HTML reply, Anna's reply to Kevin Zhao |
+| `dossier search "FOB Ningbo"` | 11 messages: the Acme thread (RFQ, quotation with `Quotation_Q-2024-017.pdf`, Greg's sample request, samples sent, PO 4500-2291, proforma, 2025 reorder reply), Bristol's 2023 price list and Sarah's HTML reply, Anna's reply to Kevin Zhao, and Tom's reply to Müller whose XLSX price list says it (found in the attachment's text) |
 | `dossier search proforma` | Acme's PO 4500-2291 (asks for it) and Tom's reply carrying `PI-2024-0412.pdf` |
 | `dossier search Fräsmaschine` | the Müller thread: the ISO-8859-1 enquiry, Tom's reply with the XLSX price list, the `AW:` order |
-| `dossier search 报价单` | 5 messages: Haitong's enquiry, Anna's reply with `报价单.pdf`, Wang Fang's GB2312 reply quoting it, the 2025 frame-agreement mail, and the unlinked 163.com lead |
-| `dossier search 样品` | the three Haitong messages about the five samples (UTF-8 and GB2312) |
-| `dossier search 樣品` | the three Taipei Precision messages (Traditional; the first one in Big5) |
+| `dossier search 报价单` | 8 messages: Haitong's enquiry, Anna's reply with `报价单.pdf`, Wang Fang's GB2312 reply quoting it, the 2025 frame-agreement mail, the unlinked 163.com lead, and Taipei Precision's three (報價單, Traditional) |
+| `dossier search 样品` | 6 messages: the three Haitong ones about the five samples (UTF-8 and GB2312) and, as Traditional and Simplified find each other, Taipei Precision's three |
+| `dossier search 樣品` | the same 6: Taipei Precision's three (Traditional; the first one in Big5) and Haitong's three |
 | `dossier search Felixstowe` | the forwarder's vessel schedule, linked to no customer |
 | `dossier search Hannover` | Tom's invitation, linked to both Acme Industrial and Müller Maschinenbau |
 | `dossier search --customer Haitong` | Haitong's 6 messages, including Wang Fang's two from 163.com; not the 163.com lead, not the internal margin check |

@@ -69,3 +69,15 @@ def dossier(tmp_path: Path) -> Dossier:
     d = Dossier(tmp_path / "data")
     d.run("init")
     return d
+
+
+#: The team's own domain in tests: its addresses are internal.
+OWN = "northwind-trading.com"
+
+
+@pytest.fixture
+def team(dossier: Dossier) -> Dossier:
+    """An archive whose config names the team's own domain."""
+    config = dossier.data_dir / "dossier.toml"
+    config.write_text(config.read_text().replace("own_domains = []", f'own_domains = ["{OWN}"]'))
+    return dossier

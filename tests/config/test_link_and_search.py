@@ -11,16 +11,7 @@ from sqlalchemy import select
 from config import Archive, load_settings
 from ingest import Message
 from linker import Customer, Link
-from tests.conftest import Dossier, make_message
-
-OWN = "northwind-trading.com"
-
-
-@pytest.fixture
-def team(dossier: Dossier) -> Dossier:
-    config = dossier.data_dir / "dossier.toml"
-    config.write_text(config.read_text().replace("own_domains = []", f'own_domains = ["{OWN}"]'))
-    return dossier
+from tests.conftest import OWN, Dossier, make_message
 
 
 def _write(folder: Path, name: str, raw: bytes) -> None:

@@ -43,8 +43,10 @@ def test_the_readme_search_finds_acme_quotation(sample: Dossier):
     ("Felixstowe", 1),
     ("Hannover", 1),
     ("Fräsmaschine", 3),
-    ("样品", 3),
-    ("樣品", 3),
+    ("样品", 6),  # Traditional and Simplified find each other
+    ("樣品", 6),
+    ("FOB Ningbo", 11),  # one only in an XLSX attachment
+    ("报价单", 8),
     ("proforma", 2),
 ])
 def test_sample_queries_find_what_the_sample_readme_promises(sample: Dossier, query: str, expected: int):
