@@ -111,8 +111,12 @@ def build_scheduler(settings: Settings):
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.cron import CronTrigger
 
+    # The job store shares the archive's database; on SQLite it waits for a batch in flight
+    # rather than failing with "database is locked".
+    options = {"connect_args": {"timeout": 30}} if settings.database_url.startswith("sqlite") else {}
     scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=settings.database_url, tablename=JOB_TABLE)},
+        jobstores={"default": SQLAlchemyJobStore(url=settings.database_url, tablename=JOB_TABLE,
+                                                 engine_options=options)},
         executors={"default": ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600},
     )
