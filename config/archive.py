@@ -16,7 +16,7 @@ from ingest import Message, RawStore
 from linker import Directory, load_directory, load_freemail
 
 from .db import make_engine, make_sessionmaker
-from .settings import Settings
+from .settings import Settings, raw_store_key
 
 Progress = Callable[[Iterable], Iterable]
 
@@ -33,7 +33,7 @@ class Archive:
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         self.sessions = make_sessionmaker(self.engine)
-        self.raw = RawStore(settings.raw_path, fsync=settings.fsync)
+        self.raw = RawStore(settings.raw_path, fsync=settings.fsync, key=raw_store_key(settings))
         self.index = SearchIndex(settings.index_path)
 
     def directory(self, session: Session) -> Directory:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -53,6 +54,8 @@ class Settings:
     fsync: bool = True
     accounts: tuple[AccountSettings, ...] = ()
     nightly: str = "30 2 * * *"
+    raw_key_env: str = ""  # [raw_store] key_env: the variable holding the encryption key
+    raw_key_file: str = ""  # [raw_store] key_file: a file holding it
 
     def account(self, name: str) -> AccountSettings:
         for account in self.accounts:
@@ -93,6 +96,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     },
     "import": {"batch_size": (int, 200), "fsync": (bool, True)},
     "daemon": {"nightly": (str, "30 2 * * *")},
+    "raw_store": {"key_env": (str, ""), "key_file": (str, "")},
 }
 
 # [[accounts]] key -> (type, default); name, host and username are required.
@@ -250,7 +254,48 @@ def load_settings(data_dir: Path | None = None, config_path: Path | None = None)
         fsync=bool(values["import"]["fsync"]),
         accounts=values["accounts"],
         nightly=_cron(str(values["daemon"]["nightly"]), config_path),
+        raw_key_env=values["raw_store"]["key_env"],
+        raw_key_file=str(Path(values["raw_store"]["key_file"]).expanduser()) if values["raw_store"]["key_file"] else "",
     )
+
+
+def raw_store_key(settings: Settings) -> bytes | None:
+    """The raw store's encryption key (32 bytes) from [raw_store] key_env or key_file, or None.
+
+    The key is written as 64 hex digits or as base64 of 32 bytes (`openssl rand -base64 32`).
+    Raises ConfigError when the variable is unset, the file unreadable or readable by others,
+    or the key malformed.
+    """
+    if settings.raw_key_env and settings.raw_key_file:
+        raise ConfigError(f"{settings.config_path}: [raw_store] give key_env or key_file, not both")
+    if settings.raw_key_env:
+        text = os.environ.get(settings.raw_key_env, "")
+        if not text.strip():
+            raise ConfigError(
+                f"the raw store is encrypted with the key in ${settings.raw_key_env}, which is not set; "
+                "set it (the same key every time: without it the stored mail cannot be read)"
+            )
+        where = f"${settings.raw_key_env}"
+    elif settings.raw_key_file:
+        path = Path(settings.raw_key_file)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the raw store key file {path}: {exc.strerror or exc}") from None
+        if not _private(path):
+            raise ConfigError(f"the raw store key file {path} is readable by others; run `chmod 600 {path}`")
+        where = str(path)
+    else:
+        return None
+    text = text.strip()
+    try:
+        key = bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text, validate=True)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise ConfigError(f"the raw store key in {where} must be 32 bytes, written as 64 hex digits or base64 "
+                          "(make one with `openssl rand -base64 32`)")
+    return key
 
 
 def _cron(value: str, path: Path) -> str:
@@ -305,10 +350,15 @@ def check_writable(data_dir: Path) -> None:
         )
 
 
-def loose_permissions(data_dir: Path) -> bool:
-    """True when group or others can read or enter the data directory."""
-    try:
-        mode = data_dir.stat().st_mode
-    except OSError:
-        return False
-    return bool(mode & (stat.S_IRWXG | stat.S_IRWXO))
+def loose_permissions(data_dir: Path) -> list[Path]:
+    """The data directory, database, config, index and raw store when group or others can read
+    or enter them (empty when all are private)."""
+    loose = []
+    for path in (data_dir, data_dir / DB_NAME, data_dir / CONFIG_NAME, data_dir / INDEX_DIR, data_dir / RAW_DIR):
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            continue
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            loose.append(path)
+    return loose

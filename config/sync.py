@@ -33,7 +33,7 @@ from ingest.imap import (
 )
 
 from .archive import Archive
-from .pipeline import Importer
+from .pipeline import Importer, index_pending
 from .settings import AccountSettings, ConfigError
 
 log = logging.getLogger(__name__)
@@ -195,6 +195,9 @@ def sync(
     report = SyncReport()
     started = time.monotonic()
     progress = progress or SyncProgress()
+    # A pass killed after its last commit left messages stored but not indexed; a pass with
+    # nothing new would otherwise never open the importer that indexes them.
+    index_pending(archive)
     for account in accounts:
         where: dict[str, str] = {}
         importer = _LazyImporter(archive, account.name)

@@ -1,22 +1,33 @@
-"""The raw message store: every message's exact bytes, content-addressed by SHA-256, gzip-compressed.
+"""The raw message store: every message's exact bytes, content-addressed by SHA-256, gzip-compressed,
+optionally encrypted.
 
-Layout: ``<root>/ab/cd/<sha256>.eml.gz``. A blob is written to a temporary file in
-``<root>/tmp`` and renamed into place, so a blob either exists whole or not at all;
-``zcat`` reads any blob. Blobs are written before any database row points at them.
+Layout: ``<root>/ab/cd/<sha256>.eml.gz`` (``zcat`` reads it), or ``<sha256>.eml.gz.enc`` when a
+key is configured: the gzip bytes sealed with AES-256-GCM (``cryptography``'s AEAD), a random
+96-bit nonce per blob and the SHA-256 as associated data, so a blob cannot be swapped for another.
+The address stays the SHA-256 of the plaintext. A blob is written to a temporary file in
+``<root>/tmp`` and renamed into place, so it either exists whole or not at all. Blobs are
+written before any database row points at them.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import tempfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import RawStoreError
 
 _SUFFIX = ".eml.gz"
+_ENCRYPTED_SUFFIX = ".eml.gz.enc"
+#: Starts every encrypted blob: format version 1 (AES-256-GCM, 12-byte nonce, then ciphertext+tag).
+_MAGIC = b"DOSSIER-AEAD1\n"
+_NONCE_BYTES = 12
+KEY_BYTES = 32
 
 
 def hash_bytes(data: bytes) -> str:
@@ -25,19 +36,70 @@ def hash_bytes(data: bytes) -> str:
 
 
 class RawStore:
-    """Content-addressed, compressed, write-once storage for raw messages."""
+    """Content-addressed, compressed, write-once storage for raw messages.
 
-    def __init__(self, root: Path, *, fsync: bool = True, compresslevel: int = 6) -> None:
+    With ``key`` (32 bytes), new blobs are encrypted; blobs stored before a key was set stay
+    readable as they are.
+    """
+
+    def __init__(self, root: Path, *, fsync: bool = True, compresslevel: int = 6, key: bytes | None = None) -> None:
         self.root = Path(root)
         self.fsync = fsync
         self.compresslevel = compresslevel
+        self._aead = None
+        if key is not None:
+            if len(key) != KEY_BYTES:
+                raise RawStoreError(f"the raw store key must be {KEY_BYTES} bytes, not {len(key)}")
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            self._aead = AESGCM(key)
+
+    @property
+    def is_encrypted(self) -> bool:
+        """True when new blobs are written encrypted."""
+        return self._aead is not None
+
+    def _base(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def path_for(self, sha256: str) -> Path:
-        """Where the blob for ``sha256`` lives (whether or not it exists)."""
-        return self.root / sha256[:2] / sha256[2:4] / (sha256 + _SUFFIX)
+        """Where the blob for ``sha256`` lives (or, when it does not exist yet, will be written)."""
+        base = self._base(sha256)
+        encrypted, plain = base.with_name(base.name + _ENCRYPTED_SUFFIX), base.with_name(base.name + _SUFFIX)
+        if encrypted.exists():
+            return encrypted
+        if plain.exists():
+            return plain
+        return encrypted if self._aead is not None else plain
 
     def contains(self, sha256: str) -> bool:
         return self.path_for(sha256).exists()
+
+    def iter_hashes(self) -> Iterator[str]:
+        """The SHA-256 of every blob in the store (for ``dossier check``), in no particular order."""
+        for path in self.root.glob("??/??/*"):
+            name = path.name
+            for suffix in (_SUFFIX, _ENCRYPTED_SUFFIX):
+                if name.endswith(suffix) and len(name) == 64 + len(suffix):
+                    yield name[: -len(suffix)]
+
+    def remove_partial(self) -> int:
+        """Delete the partial blobs a killed writer left; return how many. Only for the holder of
+        the archive's write lock (another writer's file in flight would vanish under it)."""
+        removed = 0
+        for path in self.temp_files():
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def temp_files(self) -> list[Path]:
+        """Partial blobs a killed writer left in ``<root>/tmp`` (never referenced by a row)."""
+        tmp_dir = self.root / "tmp"
+        return sorted(tmp_dir.iterdir()) if tmp_dir.is_dir() else []
+
+    def _seal(self, sha256: str, compressed: bytes) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return _MAGIC + nonce + self._aead.encrypt(nonce, compressed, sha256.encode())
 
     def put(self, data: bytes) -> tuple[str, bool]:
         """Store ``data``; return its SHA-256 and whether it was newly written.
@@ -56,11 +118,18 @@ class RawStore:
             try:
                 with os.fdopen(fd, "wb") as fh:
                     # mtime=0 keeps the compressed bytes a function of the content alone.
-                    with gzip.GzipFile(
-                        filename="", mode="wb", fileobj=fh,
-                        compresslevel=self.compresslevel, mtime=0,
-                    ) as gz:
-                        gz.write(data)
+                    if self._aead is None:
+                        with gzip.GzipFile(
+                            filename="", mode="wb", fileobj=fh,
+                            compresslevel=self.compresslevel, mtime=0,
+                        ) as gz:
+                            gz.write(data)
+                    else:
+                        buffer = io.BytesIO()
+                        with gzip.GzipFile(filename="", mode="wb", fileobj=buffer,
+                                           compresslevel=self.compresslevel, mtime=0) as gz:
+                            gz.write(data)
+                        fh.write(self._seal(sha, buffer.getvalue()))
                     if self.fsync:
                         fh.flush()
                         os.fsync(fh.fileno())
@@ -81,11 +150,14 @@ class RawStore:
     def get(self, sha256: str) -> bytes:
         """The exact bytes stored under ``sha256``, verified against the hash.
 
-        Raises RawStoreError when the blob is missing or corrupt.
+        Raises RawStoreError when the blob is missing, corrupt, or encrypted and no (or the wrong) key is set.
         """
         path = self.path_for(sha256)
         try:
-            data = gzip.decompress(path.read_bytes())
+            stored = path.read_bytes()
+            if path.name.endswith(_ENCRYPTED_SUFFIX):
+                stored = self._open(sha256, path, stored)
+            data = gzip.decompress(stored)
         except FileNotFoundError as exc:
             raise RawStoreError(
                 f"raw message {sha256[:12]} is missing from {self.root}; "
@@ -99,3 +171,23 @@ class RawStore:
                 "the file is corrupt: restore it from a backup"
             )
         return data
+
+    def _open(self, sha256: str, path: Path, stored: bytes) -> bytes:
+        if self._aead is None:
+            raise RawStoreError(
+                f"raw message {sha256[:12]} is encrypted and no key is configured; "
+                "set the raw store key ([raw_store] in dossier.toml) as when it was written"
+            )
+        from cryptography.exceptions import InvalidTag
+
+        if not stored.startswith(_MAGIC) or len(stored) < len(_MAGIC) + _NONCE_BYTES + 16:
+            raise RawStoreError(f"raw message {sha256[:12]} at {path} is not an encrypted Dossier blob; "
+                                "restore it from a backup")
+        nonce = stored[len(_MAGIC):len(_MAGIC) + _NONCE_BYTES]
+        try:
+            return self._aead.decrypt(nonce, stored[len(_MAGIC) + _NONCE_BYTES:], sha256.encode())
+        except InvalidTag:
+            raise RawStoreError(
+                f"raw message {sha256[:12]} at {path} cannot be decrypted: the key is wrong or the file "
+                "is corrupt"
+            ) from None
