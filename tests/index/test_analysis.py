@@ -389,3 +389,29 @@ def test_letters_and_digits_split_so_part_numbers_are_found_by_either_part(tmp_p
         assert _hits(s, "PO4500") == {"a"}
         assert _hits(s, "SM134") == {"a"}
         assert _hits(s, "SM135") == set()
+
+
+# --- IndexPositions: the fast index-mode path writes exactly what Whoosh's Positions would -----
+
+_POSTING_TEXTS = [
+    "",
+    "Hello, World! hello world",
+    "报价单报价单 USD报价 谢谢谢谢 单",
+    "報價單 Proforma2 PO4500 ＡＢＣ１２３ Straße ﬁle soft\u00adhyphen",
+    "한국어 텍스트 日本語のテキスト カタカナ ・ 中文 a 中 b",
+    "Re: 回复：关于 FOB Ningbo 的报价 (USD 12.50) — e-mail anna.li@northwind-trading.com",
+    "\u0915\u093f\u0924\u093e\u092c e\u0301t\u00e9 \U00020000\U00020001 x",
+]
+
+
+@pytest.mark.parametrize("unigrams", [True, False])
+@pytest.mark.parametrize("text", _POSTING_TEXTS)
+def test_index_positions_match_whoosh_positions(text: str, unigrams: bool):
+    from whoosh.analysis import CompositeAnalyzer
+    from whoosh.formats import Positions
+
+    from index.analysis import IndexPositions, TextTokenizer
+
+    analyzer = CompositeAnalyzer(TextTokenizer(cjk_unigrams=unigrams))
+    expected = list(Positions(field_boost=2.0).word_values(text, analyzer, mode="index"))
+    assert list(IndexPositions(field_boost=2.0).word_values(text, analyzer, mode="index")) == expected

@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""The benchmark suite: Dossier at 10k / 100k messages, side by side with notmuch and mbsync.
+
+Builds (or reuses) a generated archive (scripts/gen_corpus.py) and measures in one run:
+import throughput from Maildir and from mbox (whole `dossier import` commands), peak RSS of the
+importing process and of its index writer, the share of time per stage (read, store, parse,
+link, database, index; an in-process sequential import of the first --stage-sample messages),
+raw store / database / index size against the Maildir's, `dossier reindex` time, search latency
+p50/p95 for the ground-truth query set in a warm process (and for whole `dossier search` calls),
+what the searches find against the ground truth, and linking precision/recall. Where `notmuch`
+is installed it runs `notmuch new` (with XAPIAN_CJK_NGRAM=1) and `notmuch search` on the same
+Maildir and queries; `--sync` also runs scripts/bench_sync.py (mbsync vs dossier sync on a
+local Dovecot, its own generated mailbox of the same size). Prints a table, or JSON with --json.
+Not part of the test run; figures on a shared machine are noisy, compare ratios from one run.
+
+    .venv/bin/python scripts/bench.py [--size 10000] [--work /tmp/dossier-bench] [--sync] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DOSSIER = [sys.executable, "-m", "config.cli"]
+
+
+def _pct(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))] if ordered else 0.0
+
+
+def _du(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _run(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, cmd[:4]))} failed: {done.stderr.strip()[-800:]}")
+    return elapsed, done.stdout
+
+
+def _fresh_archive(data: Path, corpus: Path) -> None:
+    shutil.rmtree(data, ignore_errors=True)
+    _run(DOSSIER + ["--data-dir", str(data), "init"])
+    config = data / "dossier.toml"
+    config.write_text(config.read_text().replace("own_domains = []", 'own_domains = ["northwind-trading.com"]'))
+    _run(DOSSIER + ["--data-dir", str(data), "customers", "import", str(corpus / "customers.csv")])
+
+
+_IMPORT_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from config import Archive, import_paths, load_settings
+archive = Archive(load_settings(Path({data!r})))
+t = time.perf_counter()
+report = import_paths(archive, [Path(p) for p in {paths!r}])
+elapsed = time.perf_counter() - t
+print(json.dumps({{"seconds": elapsed, "report": report.summary(),
+    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "children_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}}))
+"""
+
+
+def measure_import(data: Path, corpus: Path, paths: list[Path]) -> dict:
+    """One import in a fresh process (the library call, as `dossier import` makes it)."""
+    _fresh_archive(data, corpus)
+    code = _IMPORT_CHILD.format(root=str(ROOT), data=str(data), paths=[str(p) for p in paths])
+    wall, out = _run([sys.executable, "-c", code])
+    result = json.loads(out.strip().splitlines()[-1])
+    seen = result["report"]["seen"]
+    result["wall_s"] = wall
+    result["msg_per_s"] = seen / result["seconds"] if result["seconds"] else 0.0
+    return result
+
+
+def measure_stages(data: Path, corpus: Path, limit: int) -> dict:
+    """Time per stage of a sequential in-process import (the index writer in this process)."""
+    import config.pipeline as pipeline
+    from config import Archive, load_settings
+    from ingest import iter_source
+
+    _fresh_archive(data, corpus)
+    archive = Archive(load_settings(data))
+    spent: dict[str, float] = defaultdict(float)
+
+    def timed(name: str, fn):
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - t
+        return wrapper
+
+    saved = {n: getattr(pipeline, n) for n in ("parse_message", "link_message", "relink_replies", "_documents",
+                                                 "USE_INDEX_PROCESS")}
+    saved_put, saved_add, saved_commit = archive.raw.put, pipeline._Indexer.add, pipeline._Indexer.commit
+    pipeline.USE_INDEX_PROCESS = False
+    pipeline.parse_message = timed("parse", saved["parse_message"])
+    pipeline.link_message = timed("link", saved["link_message"])
+    pipeline.relink_replies = timed("link", saved["relink_replies"])
+    pipeline._documents = timed("index (documents, attachment text)", saved["_documents"])
+    archive.raw.put = timed("store", saved_put)
+    pipeline._Indexer.add = timed("index (whoosh)", saved_add)
+    pipeline._Indexer.commit = timed("index (whoosh)", saved_commit)
+    items = []
+    t = time.perf_counter()
+    for item in iter_source(corpus / "maildir"):
+        items.append(item)
+        if len(items) >= limit:
+            break
+    spent["read"] = time.perf_counter() - t
+    try:
+        t = time.perf_counter()
+        with pipeline.Importer(archive, "local") as importer:
+            importer.add(items)
+        total = time.perf_counter() - t + spent["read"]
+    finally:
+        for name, value in saved.items():
+            setattr(pipeline, name, value)
+        pipeline._Indexer.add, pipeline._Indexer.commit = saved_add, saved_commit
+    accounted = sum(spent.values())
+    spent["database and the rest"] = max(0.0, total - accounted)
+    return {"messages": len(items), "seconds": total,
+            "share": {k: round(v / total, 3) for k, v in sorted(spent.items(), key=lambda kv: -kv[1])}}
+
+
+def measure_search(data: Path, truth: dict, cli_calls: int) -> dict:
+    from sqlalchemy import select
+
+    from config import Archive, load_settings
+    from index import SearchRequest, search
+    from ingest import Message
+
+    archive = Archive(load_settings(data))
+    with archive.sessions() as session:
+        by_sha = dict(session.execute(select(Message.sha256, Message.header_message_id)).all())
+    queries = truth["queries"]
+    search(archive.index, SearchRequest(text=queries[0]["q"]))  # warm: open the index, load tables
+    latencies, found = [], defaultdict(lambda: [0, 0])
+    for query in queries:
+        t = time.perf_counter()
+        search(archive.index, SearchRequest(text=query["q"], limit=20))
+        latencies.append(time.perf_counter() - t)
+        hits = search(archive.index, SearchRequest(text=query["q"], limit=100_000)).hits
+        got = {f"<{by_sha.get(h.id)}>" for h in hits}
+        kind = found[query["kind"]]
+        kind[0] += 1
+        kind[1] += set(query["expected"]) <= got
+    rng = random.Random(3)
+    cli = []
+    for query in rng.sample(queries, min(cli_calls, len(queries))):
+        elapsed, _ = _run(DOSSIER + ["--data-dir", str(data), "search", query["q"]])
+        cli.append(elapsed)
+    return {
+        "queries": len(queries),
+        "warm_p50_ms": 1000 * _pct(latencies, 50), "warm_p95_ms": 1000 * _pct(latencies, 95),
+        "cli_p50_ms": 1000 * _pct(cli, 50), "cli_p95_ms": 1000 * _pct(cli, 95),
+        "all_expected_found": {k: f"{v[1]}/{v[0]}" for k, v in sorted(found.items())},
+    }
+
+
+def measure_linking(data: Path, truth: dict) -> dict:
+    from sqlalchemy import select
+
+    from config import Archive, load_settings
+    from ingest import Message
+    from linker import Customer, Link
+
+    archive = Archive(load_settings(data))
+    with archive.sessions() as session:
+        rows = session.execute(
+            select(Message.header_message_id, Customer.name).join(Link, Link.message_id == Message.id)
+            .join(Customer, Customer.id == Link.customer_id)
+        ).all()
+    got: dict[str, set[str]] = defaultdict(set)
+    for header, name in rows:
+        got[f"<{header}>"].add(name)
+    tp = fp = fn = 0
+    for header, expected in truth["messages"].items():
+        have, want = got.get(header, set()), set(expected)
+        tp += len(have & want)
+        fp += len(have - want)
+        fn += len(want - have)
+    return {"precision": tp / (tp + fp) if tp + fp else 1.0, "recall": tp / (tp + fn) if tp + fn else 1.0}
+
+
+def measure_notmuch(maildir: Path, work: Path, truth: dict, cli_calls: int) -> dict | None:
+    if not shutil.which("notmuch"):
+        return None
+    db = work / "notmuch-mail"
+    shutil.rmtree(db, ignore_errors=True)
+    shutil.copytree(maildir, db)  # notmuch indexes its own mail root in place
+    conf = work / "notmuch-config"
+    conf.write_text(f"[database]\npath={db}\n[user]\nname=Bench\nprimary_email=bench@{'northwind-trading.com'}\n"
+                    "[new]\ntags=inbox;\n[search]\nexclude_tags=\n[maildir]\nsynchronize_flags=false\n")
+    env = dict(os.environ, NOTMUCH_CONFIG=str(conf), XAPIAN_CJK_NGRAM="1")
+    seconds, _ = _run(["notmuch", "new", "--quiet"], env)
+    count = len(truth["messages"])
+    latencies, found = [], defaultdict(lambda: [0, 0])
+    rng = random.Random(3)
+    sample = rng.sample(truth["queries"], min(cli_calls, len(truth["queries"])))
+    for query in truth["queries"]:
+        t = time.perf_counter()
+        _, out = _run(["notmuch", "search", "--output=messages", "--limit=100000", query["q"]], env)
+        if query in sample:
+            latencies.append(time.perf_counter() - t)
+        got = {f"<{line[3:]}>" for line in out.split()}
+        kind = found[query["kind"]]
+        kind[0] += 1
+        kind[1] += set(query["expected"]) <= got
+    return {
+        "new_seconds": seconds, "msg_per_s": count / seconds,
+        "size_bytes": _du(db / ".notmuch"),
+        "search_p50_ms": 1000 * _pct(latencies, 50), "search_p95_ms": 1000 * _pct(latencies, 95),
+        "all_expected_found": {k: f"{v[1]}/{v[0]}" for k, v in sorted(found.items())},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=10_000, help="messages (10000, 100000, 1000000)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/dossier-bench"))
+    parser.add_argument("--stage-sample", type=int, default=2000, help="messages for the per-stage split")
+    parser.add_argument("--cli-queries", type=int, default=20)
+    parser.add_argument("--no-mbox", action="store_true", help="skip the mbox import")
+    parser.add_argument("--no-notmuch", action="store_true")
+    parser.add_argument("--sync", action="store_true", help="also run scripts/bench_sync.py (needs Dovecot)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    work = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    corpus = work / f"corpus-{args.size}-{args.seed}"
+    if not (corpus / "truth.json").exists():
+        shutil.rmtree(corpus, ignore_errors=True)
+        _run([sys.executable, str(ROOT / "scripts" / "gen_corpus.py"), str(corpus), "--messages", str(args.size),
+              "--seed", str(args.seed)])
+    truth = json.loads((corpus / "truth.json").read_text())
+    maildir_bytes = _du(corpus / "maildir")
+    results: dict = {"size": args.size, "maildir_mb": maildir_bytes / 1e6}
+
+    data = work / "data-maildir"
+    results["import_maildir"] = measure_import(data, corpus, [corpus / "maildir"])
+    sizes = {"raw": _du(data / "raw"), "db": _du(data / "dossier.db"), "index": _du(data / "index")}
+    n = results["import_maildir"]["report"]["stored"] or 1
+    results["bytes_per_message"] = {k: v / n for k, v in sizes.items()}
+    results["disk_vs_maildir"] = sum(sizes.values()) / maildir_bytes
+    results["linking"] = measure_linking(data, truth)
+    results["search"] = measure_search(data, truth, args.cli_queries)
+    results["reindex_s"], _ = _run(DOSSIER + ["--data-dir", str(data), "reindex"])
+    if not args.no_mbox:
+        results["import_mbox"] = measure_import(work / "data-mbox", corpus, sorted((corpus / "mbox").iterdir()))
+        shutil.rmtree(work / "data-mbox", ignore_errors=True)
+    results["stages"] = measure_stages(work / "data-stages", corpus, args.stage_sample)
+    shutil.rmtree(work / "data-stages", ignore_errors=True)
+    if not args.no_notmuch:
+        results["notmuch"] = measure_notmuch(corpus / "maildir", work, truth, args.cli_queries)
+        shutil.rmtree(work / "notmuch-mail", ignore_errors=True)
+    if args.sync:
+        _, out = _run([sys.executable, str(ROOT / "scripts" / "bench_sync.py"), "--messages", str(args.size),
+                       "--json"])
+        results["sync"] = json.loads(out)
+
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+        return
+    print_table(results)
+
+
+def print_table(r: dict) -> None:
+    im = r["import_maildir"]
+    nm = r.get("notmuch")
+    rows = [
+        ("messages", f"{r['size']:,}", ""),
+        ("Maildir size", f"{r['maildir_mb']:.1f} MB", ""),
+        ("import from Maildir", f"{im['msg_per_s']:.0f} msg/s ({im['seconds']:.1f} s)",
+         f"notmuch new (CJK n-grams) {nm['msg_per_s']:.0f} msg/s: ratio {im['msg_per_s'] / nm['msg_per_s']:.2f}"
+         if nm else ""),
+    ]
+    if "import_mbox" in r:
+        mb = r["import_mbox"]
+        rows.append(("import from mbox", f"{mb['msg_per_s']:.0f} msg/s ({mb['seconds']:.1f} s)", ""))
+    rows += [
+        ("peak RSS (importer / index writer)", f"{im['rss_mb']:.0f} MB / {im['children_rss_mb']:.0f} MB", ""),
+        ("stage shares (sequential, first "
+         f"{r['stages']['messages']})", ", ".join(f"{k} {v:.0%}" for k, v in r["stages"]["share"].items()), ""),
+        ("bytes per message", ", ".join(f"{k} {v / 1024:.1f} KB" for k, v in r["bytes_per_message"].items()),
+         f"notmuch db {nm['size_bytes'] / r['size'] / 1024:.1f} KB" if nm else ""),
+        ("store+db+index vs Maildir", f"{r['disk_vs_maildir']:.2f}x", ""),
+        ("reindex", f"{r['reindex_s']:.1f} s", ""),
+        ("search warm p50 / p95", f"{r['search']['warm_p50_ms']:.1f} / {r['search']['warm_p95_ms']:.1f} ms", ""),
+        ("search CLI p50 / p95", f"{r['search']['cli_p50_ms']:.0f} / {r['search']['cli_p95_ms']:.0f} ms",
+         f"notmuch search {nm['search_p50_ms']:.0f} / {nm['search_p95_ms']:.0f} ms" if nm else ""),
+        ("queries with every expected hit", ", ".join(f"{k} {v}" for k, v in r["search"]["all_expected_found"].items()),
+         "notmuch " + ", ".join(f"{k} {v}" for k, v in nm["all_expected_found"].items()) if nm else ""),
+        ("linking precision / recall", f"{r['linking']['precision']:.3f} / {r['linking']['recall']:.3f}", ""),
+    ]
+    if "sync" in r:
+        s = r["sync"]
+        rows.append(("sync initial / re-sync", json.dumps({k: v for k, v in s.items() if k.endswith("_s")}), ""))
+    width = max(len(a) for a, _, _ in rows)
+    for name, value, peer in rows:
+        print(f"{name:<{width}}  {value}" + (f"   [{peer}]" if peer else ""))
+
+
+if __name__ == "__main__":
+    main()
