@@ -128,11 +128,9 @@ def _open_archive(*, write: bool = False) -> Archive:
                            on_wait=lambda text: click.echo(text, err=True))
         lock.acquire()
         click.get_current_context().call_on_close(lock.release)
-    if loose_permissions(settings.data_dir):
-        click.echo(
-            f"warning: {settings.data_dir} is readable by other users; run `chmod 700 {settings.data_dir}`",
-            err=True,
-        )
+    for path in loose_permissions(settings.data_dir):
+        mode = "700" if path.is_dir() else "600"
+        click.echo(f"warning: {path} is readable by other users; run `chmod {mode} {path}`", err=True)
     archive = Archive(settings)
     click.get_current_context().call_on_close(archive.close)
     return archive
@@ -1214,6 +1212,82 @@ def relink_command() -> None:
     archive = _open_archive(write=True)
     changed = _pipeline().relink_all(archive)
     click.echo(f"Re-linked all messages; {changed} changed customers")
+
+
+@main.command("check")
+@click.option("--repair", is_flag=True,
+              help="Fix what the raw store allows (re-import, re-link, re-index, drop stale rows and documents).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@_archive_options
+def check_command(repair: bool, as_json: bool) -> None:
+    """Verify the whole archive: every raw message exists and matches its hash, every message
+    is indexed once and every index document has a row, no orphan blob or row, links agree with
+    the rules. One line per finding; exits non-zero while problems remain."""
+    from .check import check_archive
+
+    archive = _open_archive(write=True)  # a check must not see an import half done
+    with archive.sessions() as session:
+        total = session.scalar(select(func.count()).select_from(Message))
+    report = check_archive(archive, repair=repair, progress=_progress("Checking", total, not as_json))
+    if as_json:
+        _emit_json(report.summary())
+    else:
+        for finding in report.findings:
+            click.echo(_safe(finding.line()))
+        s = report.summary()
+        verdict = "clean" if report.is_clean else f"{s['problems']} problems remain"
+        click.echo(f"Checked {s['messages']} messages, {s['blobs']} raw blobs, {s['index_documents']} index "
+                   f"documents, {s['links']} links: {verdict}" + (f", {s['repaired']} repaired" if repair else ""))
+        if not report.is_clean and not repair:
+            click.echo("run `dossier check --repair` to fix what can be fixed", err=True)
+    if not report.is_clean:
+        raise SystemExit(1)
+
+
+@main.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@_archive_options
+def backup_command(dest: Path, as_json: bool) -> None:
+    """Write a consistent snapshot of the archive into the new directory DEST, safe while the
+    daemon runs: config, database (SQLite online backup) and raw store (hard links where
+    possible). The index is not copied. To restore, use DEST as the data directory and run
+    `dossier reindex`. For PostgreSQL, use pg_dump for the database.
+    """
+    from .backup import backup_archive
+
+    archive = _open_archive()
+    report = backup_archive(archive, dest)
+    if as_json:
+        _emit_json(report.summary())
+    else:
+        click.echo(f"Backed up {report.messages} messages ({report.blobs} raw files, {report.linked} hard-linked) "
+                   f"to {dest}; restore: dossier --data-dir {dest} reindex")
+    if report.missing:
+        click.echo(f"warning: {report.missing} raw messages were already missing; run `dossier check`", err=True)
+        raise SystemExit(1)
+
+
+@main.command("export")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["mbox", "maildir"]), default="mbox", show_default=True,
+              help="One mbox file (mboxrd quoting), or a Maildir with every message byte for byte.")
+@click.option("--customer", help="Only the messages linked to this customer.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@_archive_options
+def export_command(dest: Path, fmt: str, customer: str | None, as_json: bool) -> None:
+    """Write the raw messages (all, or one customer's), oldest first, to an mbox file or a Maildir."""
+    from .backup import export_messages
+
+    archive = _open_archive()
+    report = export_messages(archive, dest, fmt=fmt, customer=customer)
+    if as_json:
+        _emit_json(report.summary())
+    else:
+        click.echo(f"Exported {report.messages} messages to {dest} ({fmt})")
+    if report.missing:
+        click.echo(f"warning: {report.missing} raw messages are missing; run `dossier check`", err=True)
+        raise SystemExit(1)
 
 
 

@@ -29,6 +29,7 @@ from ingest import (
     ParseError,
     ParticipantRow,
     RawItem,
+    RawStoreError,
     detect_kind,
     extract_attachments,
     iter_source,
@@ -38,6 +39,7 @@ from linker import Directory, affected_messages, customers_by_message, link_mess
 
 from .archive import Archive, Progress, no_progress
 from .settings import check_writable
+from .workers import IndexProcess
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +131,10 @@ class Importer:
         self.account = account
         self.report = ImportReport()
         self._started = time.monotonic()
-        self._indexer = _Indexer(archive)
+        self._indexer = _ChildIndexer(archive) if USE_INDEX_PROCESS else _Indexer(archive)
 
     def __enter__(self) -> Importer:
+        self.archive.raw.remove_partial()  # left by a killed run; writers hold the write lock
         index_pending(self.archive)
         with self.archive.sessions() as session:
             self.directory = self.archive.directory(session)
@@ -388,6 +391,54 @@ class _Indexer:
             self.writer = None
 
 
+#: Whether imports index in a child process (config.workers), in parallel with parsing and saving.
+USE_INDEX_PROCESS = True
+#: Documents between the child's commits (measured on 2,000 messages: 5,000 left a 10 s final
+#: flush that nothing overlapped, 1,000 a 6 s one, 82 -> 90 msg/s).
+INDEX_PROCESS_COMMIT_EVERY = 1000
+
+
+class _ChildIndexer:
+    """The importer's indexer: like :class:`_Indexer`, but the index writer runs in a child
+    process (:class:`config.workers.IndexProcess`), started with the first documents. Each
+    commit the child reports marks its messages indexed, in this process's database session."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self.process: IndexProcess | None = None
+
+    def __enter__(self) -> _ChildIndexer:
+        return self
+
+    def add(self, documents: list[tuple[int, Document]], *, new: bool = False) -> None:
+        if not documents:
+            return
+        if not new:  # only fresh messages may skip the delete lookup the child does not do
+            raise ValueError("the child indexer only adds new documents")
+        if self.process is None:
+            self.process = IndexProcess(
+                self.archive.index, self._mark_indexed, commit_every=INDEX_PROCESS_COMMIT_EVERY
+            )
+        self.process.add(documents)
+
+    def _mark_indexed(self, ids: list[int]) -> None:
+        with self.archive.sessions.begin() as session:
+            _set_indexed_at(session, ids, _utcnow())
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.process is None:
+            return
+        process, self.process = self.process, None
+        if exc_type is None:
+            try:
+                process.finish()
+            except BaseException:
+                process.cancel()
+                raise
+        else:
+            process.cancel()
+
+
 def _documents_for(archive: Archive, session: Session, messages: Sequence[Message]) -> list[tuple[int, Document]]:
     customers = customers_by_message(session, [m.id for m in messages])
     docs = []
@@ -397,8 +448,8 @@ def _documents_for(archive: Archive, session: Session, messages: Sequence[Messag
         for message in messages:
             try:
                 parsed = parse_message(archive.raw.get(message.sha256))
-            except ParseError as exc:
-                log.warning("message %s no longer parses: %s", message.short_id, exc)
+            except (ParseError, RawStoreError) as exc:  # one lost blob must not stop a reindex
+                log.warning("message %s cannot be indexed: %s", message.short_id, exc)
                 continue
             docs.append((message.id, _document(message, parsed, customers.get(message.id, ()))))
     return docs
