@@ -822,6 +822,8 @@ def search_command(query: str, customer: str | None, from_: str | None, since: s
         hits = _hit_rows(archive, session, result.hits)
         if as_threads:
             threads = _thread_rows(session, hits, limit)
+        if not hits:
+            _warn_if_index_incomplete(archive, session)
     if as_threads:
         if as_json:
             _emit_json(threads)
@@ -837,6 +839,20 @@ def search_command(query: str, customer: str | None, from_: str | None, since: s
         click.echo("No messages found.")
         return
     _print_hits(hits, result.total)
+
+
+def _warn_if_index_incomplete(archive: Archive, session) -> None:
+    """An empty result must mean "there is none": say so when the index lacks messages the
+    database holds (deleted or damaged index, an import still running or killed)."""
+    indexed = session.scalar(
+        select(func.count()).select_from(Message).where(Message.status == "ok", Message.indexed_at.is_not(None))
+    ) or 0
+    pending = count_pending(session)
+    documents = archive.index.doc_count()
+    if documents < indexed or pending:
+        missing = max(indexed - documents, 0) + pending
+        click.echo(f"warning: {missing} archived messages are not in the search index, so this result may be "
+                   "incomplete; run `dossier reindex` (or `dossier check --repair`)", err=True)
 
 
 def _thread_rows(session, hits: list[dict], limit: int) -> list[dict]:

@@ -245,3 +245,19 @@ def test_terminal_escape_sequences_in_mail_are_not_passed_to_the_terminal(team: 
     for out in (shown, listed):
         assert "\x1b" not in out and "\x07" not in out
     assert "overdue" in shown
+
+
+def test_an_empty_result_from_a_missing_index_says_so(dossier: Dossier, tmp_path: Path):
+    import shutil
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.eml").write_bytes(make_message(subject="flange quotation"))
+    dossier.run("import", tmp_path / "in")
+    assert dossier.run("search", "nothing-like-this").stderr == ""  # complete index: no warning
+    shutil.rmtree(dossier.data_dir / "index")
+    (dossier.data_dir / "index").mkdir()
+    result = dossier.run("search", "flange")
+    assert "No messages found." in result.stdout
+    assert "1 archived messages are not in the search index" in result.stderr
+    dossier.run("reindex")
+    assert "flange quotation" in dossier.run("search", "flange").stdout
