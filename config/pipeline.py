@@ -529,15 +529,23 @@ def change_customers(archive: Archive, change: Callable[[Session], Iterable[int]
     equals a full relink. Errors from ``change`` (LinkError …) roll everything back.
     """
     with archive.sessions.begin() as session:
-        before = archive.directory(session)
-        extra = set(change(session) or ())
-        session.flush()
-        after = archive.directory(session)
-        ids = affected_messages(session, before, after) | extra
-        report = relink(session, after, ids) if ids else None
-        changed = sorted(set(report.changed if report else ()) | extra)
+        relinked, changed = apply_customer_change(archive, session, change)
         _set_indexed_at(session, changed, None)
     if changed:
         index_pending(archive)
-    log.info("customer change: %d messages re-linked, %d changed", report.messages if report else 0, len(changed))
+    log.info("customer change: %d messages re-linked, %d changed", relinked, len(changed))
     return len(changed)
+
+
+def apply_customer_change(
+    archive: Archive, session: Session, change: Callable[[Session], Iterable[int] | None]
+) -> tuple[int, list[int]]:
+    """Inside ``session``: apply ``change`` and re-link the messages it affects (see
+    :func:`change_customers`). Return how many were re-linked and the ids whose customers changed."""
+    before = archive.directory(session)
+    extra = set(change(session) or ())
+    session.flush()
+    after = archive.directory(session)
+    ids = affected_messages(session, before, after) | extra
+    report = relink(session, after, ids) if ids else None
+    return (report.messages if report else 0), sorted(set(report.changed if report else ()) | extra)

@@ -24,12 +24,12 @@ from sqlalchemy import func, insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config import Archive, load_settings  # noqa: E402
+from config.pipeline import apply_customer_change  # noqa: E402
 from config.settings import init_data_dir  # noqa: E402
 from ingest import Message, ParticipantRow  # noqa: E402
 from linker import (  # noqa: E402
     Customer,
     Link,
-    affected_messages,
     edit_customer,
     merge_customers,
     relink,
@@ -196,15 +196,10 @@ def score(truth: dict[int, frozenset[int]], got: dict[int, frozenset[int]]) -> t
 
 def timed_edit(archive: Archive, label: str, change, check: bool) -> None:
     started = time.perf_counter()
-    with archive.sessions.begin() as session:
-        before = archive.directory(session)
-        extra = set(change(session) or ())
-        session.flush()
-        after = archive.directory(session)
-        ids = affected_messages(session, before, after) | extra
-        report = relink(session, after, ids)
+    with archive.sessions.begin() as session:  # the re-link only: re-indexing is not timed here
+        relinked, changed = apply_customer_change(archive, session, change)
     seconds = time.perf_counter() - started
-    line = f"  {label:<44} {seconds:6.3f} s  ({report.messages} re-linked, {len(report.changed | extra)} changed)"
+    line = f"  {label:<44} {seconds:6.3f} s  ({relinked} re-linked, {len(changed)} changed)"
     if check:
         with archive.sessions.begin() as session:
             incremental = link_rows(session)
