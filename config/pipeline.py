@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from index import Document, build_document
@@ -155,7 +155,8 @@ class Importer:
     def add_batch(self, items: Sequence[RawItem]) -> list[int]:
         """Store, save and queue for indexing one batch; return its messages' ids (in order).
         When this returns, the batch is committed to the database."""
-        stored = [(item, self.archive.raw.put(item.data)[0]) for item in items]
+        written = self.archive.raw.put_many([item.data for item in items])
+        stored = [(item, sha) for item, (sha, _) in zip(items, written, strict=True)]
         self.report.seen += len(stored)
         documents, ids = _import_batch(self.archive, stored, self.account, self.directory, self.report)
         self._indexer.add(documents, new=True)
@@ -196,6 +197,7 @@ def _import_batch(
             placed.append((item, message))
         _mark_variants(session, [o.message for o in outcomes])
         session.flush()  # one flush gives every new message its id
+        _save_participants(session, outcomes)
         for outcome in outcomes:
             if link_message(session, outcome.message, outcome.parsed.participants, directory, is_new=True):
                 report.linked += 1
@@ -242,10 +244,6 @@ def _store_message(
         stored_at=now,
     )
     message.copies = []  # new: known empty, so adding a copy needs no lookup
-    message.participants = [
-        ParticipantRow(role=p.role, name=p.address.name, email=p.address.email, domain=p.address.domain)
-        for p in parsed.participants
-    ]
     message.attachments = [
         AttachmentRow(filename=a.filename, content_type=a.content_type, size=a.size)
         for a in parsed.attachments
@@ -253,6 +251,19 @@ def _store_message(
     session.add(message)
     report.stored += 1
     return message, parsed
+
+
+def _save_participants(session: Session, outcomes: Sequence[_Outcome]) -> None:
+    """Insert the new messages' participant rows in one statement (once they have ids): as
+    ORM objects they were a tenth of an import's time, and nothing in the batch reads them back."""
+    rows = [
+        {"message_id": o.message.id, "role": p.role, "name": p.address.name,
+         "email": p.address.email, "domain": p.address.domain}
+        for o in outcomes
+        for p in o.parsed.participants
+    ]
+    if rows:
+        session.execute(insert(ParticipantRow), rows)
 
 
 def _mark_variants(session: Session, new: Sequence[Message]) -> None:

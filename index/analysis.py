@@ -177,9 +177,23 @@ class IndexPositions(Positions):
             return
         fb = self.field_boost
         encode = self.encode
+        single = _SINGLE_POSITION
         for word, poslist in _index_positions(value, tokenizer.cjk_unigrams).items():
             # Every token's boost is 1.0: the weight is the frequency, as Positions sums it.
-            yield word, len(poslist), float(len(poslist)) * fb, encode(poslist)
+            if len(poslist) == 1:  # most terms: their encoding depends on the position alone
+                encoded = single.get(poslist[0])
+                if encoded is None:
+                    encoded = encode(poslist)
+                    if poslist[0] < _SINGLE_POSITION_CACHED:
+                        single[poslist[0]] = encoded
+                yield word, 1, 1.0 * fb, encoded
+            else:
+                yield word, len(poslist), float(len(poslist)) * fb, encode(poslist)
+
+
+#: Encoded position lists of one position, by position (for positions below the bound).
+_SINGLE_POSITION: dict[int, bytes] = {}
+_SINGLE_POSITION_CACHED = 1 << 16
 
 
 def _lone_text_tokenizer(analyzer: object) -> TextTokenizer | None:

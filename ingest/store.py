@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import os
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .errors import RawStoreError
@@ -33,6 +33,26 @@ KEY_BYTES = 32
 def hash_bytes(data: bytes) -> str:
     """The SHA-256 hex digest that identifies ``data`` in the store."""
     return hashlib.sha256(data).hexdigest()
+
+
+#: Concurrent fsyncs of one batch's new blobs.
+_FSYNC_THREADS = 8
+
+
+def _fsync_one(name: str) -> None:
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_all(names: list[str]) -> None:
+    if len(names) == 1:
+        _fsync_one(names[0])
+        return
+    with ThreadPoolExecutor(min(_FSYNC_THREADS, len(names))) as pool:
+        list(pool.map(_fsync_one, names))  # list() re-raises the first error
 
 
 class RawStore:
@@ -106,46 +126,59 @@ class RawStore:
 
         Raises RawStoreError when the store cannot be written.
         """
-        sha = hash_bytes(data)
-        target = self.path_for(sha)
-        if target.exists():
-            return sha, False
+        return self.put_many([data])[0]
+
+    def put_many(self, datas: Sequence[bytes]) -> list[tuple[str, bool]]:
+        """Store every item of ``datas``; return, in order, each one's SHA-256 and whether it
+        was newly written (a repeat within ``datas`` is not new).
+
+        The blobs are written to temporary files first, then made durable together (their
+        fsyncs run concurrently: the file system commits them in a few journal transactions
+        instead of one each), then renamed into place. Until its rename a blob does not exist.
+
+        Raises RawStoreError when the store cannot be written; blobs renamed before the error
+        stay (they are whole), the others are removed.
+        """
+        results: list[tuple[str, bool]] = []
+        pending: dict[str, tuple[str, Path]] = {}  # sha -> (temporary name, target)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp_dir = self.root / "tmp"
-            tmp_dir.mkdir(exist_ok=True, mode=0o700)
-            fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=sha[:16], suffix=".part")
             try:
-                with os.fdopen(fd, "wb") as fh:
-                    # mtime=0 keeps the compressed bytes a function of the content alone.
-                    if self._aead is None:
-                        with gzip.GzipFile(
-                            filename="", mode="wb", fileobj=fh,
-                            compresslevel=self.compresslevel, mtime=0,
-                        ) as gz:
-                            gz.write(data)
-                    else:
-                        buffer = io.BytesIO()
-                        with gzip.GzipFile(filename="", mode="wb", fileobj=buffer,
-                                           compresslevel=self.compresslevel, mtime=0) as gz:
-                            gz.write(data)
-                        fh.write(self._seal(sha, buffer.getvalue()))
-                    if self.fsync:
-                        fh.flush()
-                        os.fsync(fh.fileno())
-                os.replace(tmp_name, target)
-            except BaseException:
-                try:
-                    os.unlink(tmp_name)
-                except FileNotFoundError:
-                    pass
-                raise
+                tmp_dir = self.root / "tmp"
+                for data in datas:
+                    sha = hash_bytes(data)
+                    target = self.path_for(sha)
+                    if sha in pending or target.exists():
+                        results.append((sha, False))
+                        continue
+                    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    tmp_dir.mkdir(exist_ok=True, mode=0o700)
+                    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=sha[:16], suffix=".part")
+                    pending[sha] = (tmp_name, target)
+                    with os.fdopen(fd, "wb") as fh:
+                        fh.write(self._encode(sha, data))
+                    results.append((sha, True))
+                if self.fsync and pending:
+                    _fsync_all([name for name, _ in pending.values()])
+                for sha in list(pending):
+                    tmp_name, target = pending.pop(sha)
+                    os.replace(tmp_name, target)
+            finally:
+                for tmp_name, _ in pending.values():
+                    try:
+                        os.unlink(tmp_name)
+                    except FileNotFoundError:
+                        pass
         except OSError as exc:
             raise RawStoreError(
                 f"cannot write to the raw store {self.root}: {exc.strerror or exc}; "
                 "check free disk space and that the data directory is writable"
             ) from exc
-        return sha, True
+        return results
+
+    def _encode(self, sha256: str, data: bytes) -> bytes:
+        # mtime=0 keeps the compressed bytes a function of the content alone.
+        compressed = gzip.compress(data, compresslevel=self.compresslevel, mtime=0)
+        return compressed if self._aead is None else self._seal(sha256, compressed)
 
     def get(self, sha256: str) -> bytes:
         """The exact bytes stored under ``sha256``, verified against the hash.

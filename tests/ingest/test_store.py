@@ -45,3 +45,27 @@ def test_unwritable_store_raises_a_clear_error(tmp_path: Path):
     blocker.write_text("not a directory")
     with pytest.raises(RawStoreError, match="cannot write to the raw store"):
         RawStore(blocker / "raw").put(b"x")
+
+
+def test_a_batch_is_stored_whole_with_repeats_written_once(tmp_path: Path):
+    store = RawStore(tmp_path / "raw")
+    datas = [b"Subject: one\r\n\r\n1", b"Subject: two\r\n\r\n2", b"Subject: one\r\n\r\n1"]
+    results = store.put_many(datas)
+    assert [new for _, new in results] == [True, True, False]
+    assert results[0][0] == results[2][0]
+    assert [store.get(sha) for sha, _ in results] == datas
+    assert store.put_many(datas[:2]) == [(sha, False) for sha, _ in results[:2]]
+    assert not any((tmp_path / "raw" / "tmp").iterdir())
+
+
+def test_a_batch_that_fails_leaves_no_partial_blob(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    store = RawStore(tmp_path / "raw")
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", disk_full)
+    with pytest.raises(RawStoreError, match="No space left on device"):
+        store.put_many([b"Subject: a\r\n\r\na", b"Subject: b\r\n\r\nb"])
+    assert not any((tmp_path / "raw" / "tmp").iterdir())
+    assert list(store.iter_hashes()) == []  # nothing half-written became a blob
