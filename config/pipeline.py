@@ -31,9 +31,7 @@ from ingest import (
     RawItem,
     RawStoreError,
     detect_kind,
-    extract_attachments,
     iter_source,
-    parse_message,
 )
 from linker import Directory, affected_messages, customers_by_message, link_message, relink, relink_replies
 
@@ -42,6 +40,21 @@ from .settings import check_writable
 from .workers import IndexProcess
 
 log = logging.getLogger(__name__)
+
+
+# The parser and the attachment readers load mail-parser, BeautifulSoup and the charset
+# detector (about 0.4 s): imported when the first message arrives, not by every command that
+# opens the pipeline (a sync that finds nothing new never needs them).
+def parse_message(raw: bytes) -> ParsedMessage:
+    from ingest import parse_message as parse
+
+    return parse(raw)
+
+
+def extract_attachments(attachments):
+    from ingest import extract_attachments as extract
+
+    return extract(attachments)
 
 
 def _utcnow() -> datetime:

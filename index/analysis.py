@@ -3,6 +3,7 @@ tokens, CJK bigrams."""
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
@@ -432,10 +433,35 @@ def _one_of(codepoints: Iterable[int]) -> str:
     return f"(?:[{bmp}]|(?=[\\U00010000-\\U0010ffff])[{astral}])"
 
 
+#: Tables computed ahead for a Unicode version (scripts/make_unicode_tables.py): computing
+#: them takes about 0.2 s, paid by every command that searches.
+_SHIPPED_TABLES = "data/unicode-tables-{version}.json"
+
+
 @cache
 def _tables() -> _Tables:
-    # Derived on first use from the running Python's Unicode database, so that
-    # they agree with the normalisation that this Python performs.
+    """The tables for the running Python's Unicode database: shipped ones when there are some
+    for its version, else computed (see :func:`compute_tables`)."""
+    from importlib.resources import files
+
+    shipped = files(__package__).joinpath(_SHIPPED_TABLES.format(version=unicodedata.unidata_version))
+    if shipped.is_file():
+        data = json.loads(shipped.read_text(encoding="utf-8"))
+        return _Tables(token=re.compile(data["token"]), unsafe=re.compile(data["unsafe"]),
+                       joins=frozenset(data["joins"]))
+    return compute_tables()
+
+
+def tables_json() -> str:
+    """:func:`compute_tables` as the shipped file holds them."""
+    tables = compute_tables()
+    return json.dumps({"unicode": unicodedata.unidata_version, "token": tables.token.pattern,
+                       "unsafe": tables.unsafe.pattern, "joins": sorted(tables.joins)}, indent=0)
+
+
+def compute_tables() -> _Tables:
+    # Derived from the running Python's Unicode database, so that they agree with the
+    # normalisation that this Python performs.
     normalize, combining, category = unicodedata.normalize, unicodedata.combining, unicodedata.category
     decomposition = unicodedata.decomposition
 

@@ -415,3 +415,22 @@ def test_index_positions_match_whoosh_positions(text: str, unigrams: bool):
     analyzer = CompositeAnalyzer(TextTokenizer(cjk_unigrams=unigrams))
     expected = list(Positions(field_boost=2.0).word_values(text, analyzer, mode="index"))
     assert list(IndexPositions(field_boost=2.0).word_values(text, analyzer, mode="index")) == expected
+
+
+# --- the shipped Unicode tables -------------------------------------------------------
+
+
+def test_shipped_unicode_tables_equal_a_fresh_computation():
+    """Commands load the tables shipped for this Python's Unicode version instead of computing
+    them; a stale or hand-edited file would change what every token is."""
+    import json
+    import unicodedata
+    from importlib.resources import files
+
+    from index.analysis import _SHIPPED_TABLES, _tables, compute_tables, tables_json
+
+    shipped = files("index").joinpath(_SHIPPED_TABLES.format(version=unicodedata.unidata_version))
+    if not shipped.is_file():
+        pytest.skip(f"no tables shipped for Unicode {unicodedata.unidata_version}: computed at run time")
+    assert json.loads(shipped.read_text(encoding="utf-8")) == json.loads(tables_json())
+    assert _tables() == compute_tables()
