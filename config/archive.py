@@ -7,16 +7,20 @@ do not load the parser and its libraries.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from index import SearchIndex
 from ingest import Message, RawStore
-from linker import Directory, load_directory, load_freemail
 
 from .db import make_engine, make_sessionmaker
 from .settings import Settings, raw_store_key
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from linker import Directory
 
 Progress = Callable[[Iterable], Iterable]
 
@@ -37,6 +41,8 @@ class Archive:
         self.index = SearchIndex(settings.index_path)
 
     def directory(self, session: Session) -> Directory:
+        from linker import load_directory, load_freemail  # the link rules; searching and counting do without
+
         s = self.settings
         return load_directory(
             session,

@@ -11,59 +11,38 @@ import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import selectinload
 
-from index import QueryError, SearchIndexError, SearchRequest, filter_values, parse_query, search
-from ingest import (
-    SHORT_ID_LENGTH,
-    Address,
-    IngestError,
-    Message,
-    MessageCopy,
-    ParseError,
-    Participant,
-    count_messages,
-)
-from linker import (
-    Customer,
-    CustomerRow,
-    Link,
-    LinkError,
-    clear_override,
-    customer_activity,
-    customer_names,
-    customer_status,
-    customers_by_message,
-    edit_customer,
-    explain_participant,
-    find_conflicts,
-    find_customer,
-    find_unlinked,
-    is_freemail,
-    load_dossier,
-    merge_customers,
-    normalize_domain,
-    overrides_for,
-    read_customer_file,
-    remove_customer,
-    rename_customer,
-    save_customer,
-    set_override,
-    suggest_name,
-    upsert_customer,
-)
-
-from .archive import Archive, count_pending, no_progress
 from .settings import ConfigError, init_data_dir, load_settings, loose_permissions
-from .threads import find_thread
+
+if TYPE_CHECKING:
+    from ingest import Message
+    from linker import Customer
+
+    from .archive import Archive
+
+# Each command imports what it uses inside its function: SQLAlchemy, the index, the stages and the
+# parser together take about a second to import, which `dossier --help` and every command that
+# needs only some of them should not pay.
 
 log = logging.getLogger("dossier")
 
-_USER_ERRORS = (ConfigError, IngestError, LinkError, SearchIndexError)
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    from index.errors import SearchIndexError
+    from ingest.errors import IngestError
+    from linker.errors import LinkError
+
+    return (ConfigError, IngestError, LinkError, SearchIndexError)
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    # A command that never loaded SQLAlchemy cannot have raised its errors; importing it here
+    # would cost a third of a second only to learn that.
+    exc = sys.modules.get("sqlalchemy.exc")
+    return (exc.SQLAlchemyError,) if exc is not None else ()
 
 
 class DossierGroup(click.Group):
@@ -72,9 +51,9 @@ class DossierGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except _USER_ERRORS as exc:
+        except _user_errors() as exc:  # an except clause's types are looked up only when something is raised
             raise click.ClickException(str(exc)) from exc
-        except SQLAlchemyError as exc:
+        except _database_errors() as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise click.ClickException(
                 f"database error: {reason}; check that the database is reachable and not damaged"
@@ -115,6 +94,8 @@ def _pipeline():
 def _open_archive(*, write: bool = False) -> Archive:
     """The archive the options name; ``write=True`` first takes the data directory's write lock
     (waiting up to $DOSSIER_LOCK_WAIT seconds, default 30, for a daemon job or another command)."""
+    from .archive import Archive
+
     obj = click.get_current_context().find_root().ensure_object(dict)
     settings = load_settings(obj.get("data_dir"), obj.get("config_path"))
     if write:
@@ -138,6 +119,8 @@ def _open_archive(*, write: bool = False) -> Archive:
 
 def _progress(label: str, total: int | None, enabled: bool):
     """An iterable wrapper showing a progress bar on a terminal, or nothing."""
+    from .archive import no_progress
+
     if not enabled or not sys.stderr.isatty():
         return no_progress
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -221,6 +204,8 @@ def init_command(own_domains: tuple[str, ...]) -> None:
     \b
     Example: dossier init --own-domain northwind-trading.com
     """
+    from linker import normalize_domain
+
     for domain in own_domains:
         if normalize_domain(domain) is None:
             raise click.BadParameter(f"{domain!r} is not a mail domain", param_hint="--own-domain")
@@ -245,6 +230,8 @@ def import_command(paths: tuple[Path, ...], account: str, as_json: bool) -> None
     \b
     Example: dossier import ~/export/Inbox.mbox ~/Maildir --account anna
     """
+    from ingest import count_messages
+
     archive = _open_archive(write=True)
     total = 0
     for path in paths:
@@ -291,6 +278,8 @@ def customers_import(file: Path) -> None:
     same name, else the one owning one of its domains, instead of adding a duplicate.
     The messages the new domains and addresses concern are re-linked.
     """
+    from linker import CustomerRow, LinkError, read_customer_file, upsert_customer
+
     archive = _open_archive(write=True)
     outcome: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
     errors: list[str] = []
@@ -336,6 +325,8 @@ def customers_add(name: str, domains: tuple[str, ...], emails: tuple[str, ...], 
     \b
     Example: dossier customers add "Acme Industrial" --domain acme-industrial.com
     """
+    from linker import save_customer
+
     archive = _open_archive(write=True)
     result: dict = {}
 
@@ -361,6 +352,8 @@ def customers_add(name: str, domains: tuple[str, ...], emails: tuple[str, ...], 
 def customers_edit(name: str, add_domains: tuple[str, ...], remove_domains: tuple[str, ...],
                    add_emails: tuple[str, ...], remove_emails: tuple[str, ...], country: str, notes: str) -> None:
     """Change a customer's domains, contacts, country or notes; its whole history is re-linked."""
+    from linker import edit_customer, find_customer, save_customer
+
     archive = _open_archive(write=True)
     shown: dict = {}
 
@@ -380,6 +373,8 @@ def customers_edit(name: str, add_domains: tuple[str, ...], remove_domains: tupl
 @_archive_options
 def customers_rename(name: str, new_name: str) -> None:
     """Give a customer a new name (its links and history stay)."""
+    from linker import find_customer, rename_customer
+
     archive = _open_archive(write=True)
     with archive.sessions.begin() as session:
         customer = find_customer(session, name)
@@ -395,6 +390,8 @@ def customers_rename(name: str, new_name: str) -> None:
 @_archive_options
 def customers_merge(source: str, target: str) -> None:
     """Merge customer SOURCE into TARGET: domains, contacts, fields and corrections move; SOURCE goes."""
+    from linker import find_customer, merge_customers
+
     archive = _open_archive(write=True)
     shown: dict = {}
 
@@ -412,6 +409,8 @@ def customers_merge(source: str, target: str) -> None:
 @_archive_options
 def customers_remove(name: str) -> None:
     """Remove a customer and its links; the mail itself stays in the archive."""
+    from linker import find_customer, remove_customer
+
     archive = _open_archive(write=True)
     shown: dict = {}
 
@@ -430,6 +429,8 @@ def customers_remove(name: str) -> None:
 @_archive_options
 def customers_add_from_domain(domain: str, name: str) -> None:
     """Create a customer for DOMAIN (named as `dossier unlinked` suggests) and link its history."""
+    from linker import LinkError, find_unlinked, is_freemail, normalize_domain, save_customer, suggest_name
+
     archive = _open_archive(write=True)
     shown: dict = {}
 
@@ -456,6 +457,8 @@ def customers_add_from_domain(domain: str, name: str) -> None:
 @_archive_options
 def customers_conflicts(as_json: bool) -> None:
     """Domains and addresses that several customers claim (their mail links to all of them)."""
+    from linker import find_conflicts
+
     archive = _open_archive()
     with archive.sessions() as session:
         rows = [{"kind": c.kind, "value": c.value, "customers": list(c.customers), "messages": c.messages}
@@ -514,6 +517,10 @@ def _days(delta: timedelta | None) -> float | None:
 @_archive_options
 def customers_list(dormant: str | None, waiting: bool, as_json: bool) -> None:
     """List customers with their domains and message counts."""
+    from sqlalchemy import select
+
+    from linker import Customer, customer_activity, customer_status
+
     quiet = _parse_duration(dormant, "--dormant")
     archive = _open_archive()
     now = _utcnow()
@@ -556,6 +563,11 @@ def customers_list(dormant: str | None, waiting: bool, as_json: bool) -> None:
 def customers_show(name: str, limit: int, as_json: bool) -> None:
     """The page to read before a call: contacts, domains, mail in and out, quotes sent, threads
     waiting for an answer, the team's median reply time, and the latest mail."""
+    from sqlalchemy import select
+
+    from ingest import Message
+    from linker import Link, customer_activity, find_customer, load_dossier
+
     archive = _open_archive()
     now = _utcnow()
     with archive.sessions() as session:
@@ -646,6 +658,8 @@ def unlinked_command(limit: int, include_bulk: bool, as_json: bool) -> None:
     \b
     Turn one into a customer with: dossier customers add-from-domain DOMAIN
     """
+    from linker import find_unlinked
+
     archive = _open_archive()
     with archive.sessions() as session:
         groups = find_unlinked(session, archive.directory(session), include_bulk=include_bulk)
@@ -676,6 +690,11 @@ def link_group() -> None:
 @_archive_options
 def link_explain(message_id: str) -> None:
     """Print, for each participant of a message, which rule linked it or why none did."""
+    from sqlalchemy import select
+
+    from ingest import Address, Participant
+    from linker import Link, customer_names, explain_participant, overrides_for
+
     archive = _open_archive()
     with archive.sessions() as session:
         message = _find_message(session, message_id)
@@ -712,6 +731,8 @@ def link_explain(message_id: str) -> None:
 
 
 def _correct_link(message_id: str, customer: str, action: str | None) -> str:
+    from linker import LinkError, clear_override, find_customer, set_override
+
     archive = _open_archive(write=True)
     shown: dict[str, str] = {}
 
@@ -802,6 +823,9 @@ def search_command(query: str, customer: str | None, from_: str | None, since: s
       dossier search '报价单 FOB' --since 2024-01-01 --json
       dossier search 'from:acme.com filename:pdf date:2025-03..2025-06 "unit price"'
     """
+    from index import QueryError, SearchRequest, filter_values, parse_query, search
+    from linker import find_customer
+
     archive = _open_archive()
     since_dt, until_dt = _parse_day(since, "--since"), _parse_day(until, "--until")
     with archive.sessions() as session:
@@ -844,6 +868,12 @@ def search_command(query: str, customer: str | None, from_: str | None, since: s
 def _warn_if_index_incomplete(archive: Archive, session) -> None:
     """An empty result must mean "there is none": say so when the index lacks messages the
     database holds (deleted or damaged index, an import still running or killed)."""
+    from sqlalchemy import func, select
+
+    from ingest import Message
+
+    from .archive import count_pending
+
     indexed = session.scalar(
         select(func.count()).select_from(Message).where(Message.status == "ok", Message.indexed_at.is_not(None))
     ) or 0
@@ -857,6 +887,12 @@ def _warn_if_index_incomplete(archive: Archive, session) -> None:
 
 def _thread_rows(session, hits: list[dict], limit: int) -> list[dict]:
     """Hits folded into their conversations, in the order of each conversation's best hit."""
+    from sqlalchemy import select
+
+    from ingest import Message
+
+    from .threads import find_thread
+
     threads: list[dict] = []
     seen: dict[int, dict] = {}
     for hit in hits:
@@ -895,36 +931,61 @@ def _print_threads(threads: list[dict]) -> None:
 
 
 def _hit_rows(archive: Archive, session, hits) -> list[dict]:
+    from sqlalchemy import select
+
+    from ingest import SHORT_ID_LENGTH, AttachmentRow, Message, MessageCopy, ParticipantRow
+    from linker import customer_names, customers_by_message
+
     shas = [h.id for h in hits]
-    # Load every hit's people, attachments and folders in three queries, not three per hit.
-    query = select(Message).where(Message.sha256.in_(shas)).options(
-        selectinload(Message.participants), selectinload(Message.attachments), selectinload(Message.copies)
-    )
-    messages = {m.sha256: m for m in session.scalars(query)}
-    links = customers_by_message(session, [m.id for m in messages.values()])
-    names = customer_names(session, [c for ids in links.values() for c in ids])
+    # The page's columns in one query per table, not three per hit; plain rows, not ORM objects
+    # with their collections (loading those took longer than the search itself).
+    messages = {m.sha256: m for m in session.execute(
+        select(Message.id, Message.sha256, Message.header_message_id, Message.date, Message.from_email,
+               Message.from_name, Message.subject).where(Message.sha256.in_(shas))
+    )}
+    ids = [m.id for m in messages.values()]
+    people: dict[tuple[int, str], list[str]] = {}
+    for message_id, role, email in session.execute(
+        select(ParticipantRow.message_id, ParticipantRow.role, ParticipantRow.email)
+        .where(ParticipantRow.message_id.in_(ids), ParticipantRow.role.in_(("to", "cc"))).order_by(ParticipantRow.id)
+    ):
+        people.setdefault((message_id, role), []).append(email)
+    files: dict[int, list[str]] = {}
+    for message_id, filename in session.execute(
+        select(AttachmentRow.message_id, AttachmentRow.filename)
+        .where(AttachmentRow.message_id.in_(ids)).order_by(AttachmentRow.id)
+    ):
+        files.setdefault(message_id, []).append(filename)
+    folders: dict[int, list[str]] = {}
+    for message_id, account, folder in session.execute(
+        select(MessageCopy.message_id, MessageCopy.account, MessageCopy.folder)
+        .where(MessageCopy.message_id.in_(ids)).order_by(MessageCopy.id)
+    ):
+        folders.setdefault(message_id, []).append(f"{account}:{folder}")
+    links = customers_by_message(session, ids)
+    names = customer_names(session, [c for linked in links.values() for c in linked])
     rows = []
     for hit in hits:
         m = messages.get(hit.id)
         if m is None:  # indexed but no longer in the database: `dossier reindex` repairs
             continue
         rows.append({
-            "id": m.short_id,
+            "id": m.sha256[:SHORT_ID_LENGTH],
             "message_id": m.header_message_id,
             "date": _iso(m.date),
             "from": m.from_email,
             "from_name": m.from_name,
-            "to": [p.email for p in m.participants if p.role == "to"],
-            "cc": [p.email for p in m.participants if p.role == "cc"],
+            "to": people.get((m.id, "to"), []),
+            "cc": people.get((m.id, "cc"), []),
             "subject": m.subject,
             "customers": [names[c] for c in links.get(m.id, []) if c in names],
             "snippet": hit.snippet,
             "matched_in": hit.matched_in,
             "matched_attachments": list(hit.attachments),
-            "attachments": [a.filename for a in m.attachments],
+            "attachments": files.get(m.id, []),
             "is_quote": hit.is_quote,
             "amounts": list(hit.amounts),
-            "folders": [f"{c.account}:{c.folder}" for c in m.copies],
+            "folders": folders.get(m.id, []),
             "path": str(archive.raw.path_for(m.sha256)),
             "sha256": m.sha256,
             "score": round(hit.score, 3),
@@ -957,6 +1018,10 @@ def _print_hits(hits: list[dict], total: int) -> None:
 
 
 def _find_message(session, ident: str) -> Message:
+    from sqlalchemy import select
+
+    from ingest import Message
+
     ident = ident.strip()
     hexish = ident.lower()
     if 4 <= len(hexish) <= 64 and all(c in "0123456789abcdef" for c in hexish):
@@ -982,6 +1047,9 @@ def _find_message(session, ident: str) -> Message:
 @_archive_options
 def show_command(message_id: str, raw: bool) -> None:
     """Show one message (by the id search prints, or its Message-ID header)."""
+    from ingest import ParseError
+    from linker import customer_names, customers_by_message
+
     archive = _open_archive()
     with archive.sessions() as session:
         message = _find_message(session, message_id)
@@ -1043,6 +1111,10 @@ def thread_command(message_id: str, as_json: bool) -> None:
     转发:, 答复: …) to the same subject between the same people within 180 days. MESSAGE_ID
     is the id search prints or a Message-ID header.
     """
+    from linker import customer_names, customers_by_message
+
+    from .threads import find_thread
+
     archive = _open_archive()
     with archive.sessions() as session:
         message = _find_message(session, message_id)
@@ -1077,6 +1149,10 @@ def quotes_command(customer: str | None, since: str | None, limit: int, as_json:
     attachment's text reads as one (quotation, offer, price list, PI, 报价单, 形式发票 …).
     Amounts and trade terms ("USD 12,500", "FOB Ningbo") are read where the text allows.
     """
+    from index import SearchRequest, search
+    from ingest import SHORT_ID_LENGTH
+    from linker import find_customer
+
     archive = _open_archive()
     since_dt = _parse_day(since, "--since")
     with archive.sessions() as session:
@@ -1126,6 +1202,13 @@ def _dir_size(path: Path) -> int:
 @_archive_options
 def status_command(as_json: bool) -> None:
     """Counts of messages, failures, customers and links; index freshness; disk use."""
+    from sqlalchemy import func, select
+
+    from ingest import SHORT_ID_LENGTH, Message, MessageCopy
+    from linker import Customer, Link
+
+    from .archive import count_pending
+
     archive = _open_archive()
     with archive.sessions() as session:
         def count(*where) -> int:
@@ -1186,7 +1269,9 @@ def status_command(as_json: bool) -> None:
 
 def _sync_status(session) -> list[dict]:
     """Per IMAP account and folder: last successful sync, messages archived, last error."""
-    from ingest import FolderState
+    from sqlalchemy import func, select
+
+    from ingest import FolderState, MessageCopy
 
     counts = dict(
         ((account, folder), n) for account, folder, n in session.execute(
@@ -1214,6 +1299,10 @@ def _sync_status(session) -> list[dict]:
 @_archive_options
 def reindex_command() -> None:
     """Rebuild the search index from the stored messages (the live index serves until done)."""
+    from sqlalchemy import func, select
+
+    from ingest import Message
+
     archive = _open_archive(write=True)
     with archive.sessions() as session:
         total = session.scalar(select(func.count()).select_from(Message).where(Message.status == "ok"))
@@ -1239,6 +1328,10 @@ def check_command(repair: bool, as_json: bool) -> None:
     """Verify the whole archive: every raw message exists and matches its hash, every message
     is indexed once and every index document has a row, no orphan blob or row, links agree with
     the rules. One line per finding; exits non-zero while problems remain."""
+    from sqlalchemy import func, select
+
+    from ingest import Message
+
     from .check import check_archive
 
     archive = _open_archive(write=True)  # a check must not see an import half done

@@ -6,7 +6,6 @@ import base64
 import json
 import os
 import stat
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,6 +184,8 @@ def _private(path: Path) -> bool:
 
 
 def _read_toml(path: Path) -> dict:
+    import tomllib  # only when there is a file to read: `dossier --help` does without
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

@@ -1,10 +1,19 @@
 """Index: the full-text search index over messages (Whoosh behind this package's own interface)."""
 
-from .document import Document, build_document, detect_languages
-from .errors import IndexLockedError, QueryError, SearchIndexError
-from .query import FILTERS, filter_values, parse_query
-from .search import Hit, SearchRequest, SearchResult, all_ids, search
-from .store import IndexWriter, SearchIndex
+import sys
+from importlib import import_module
+from types import ModuleType
+
+# Each public name loads its module on first use (PEP 562): opening the index for a count needs
+# the store, only searching needs the query parser and Whoosh's query and highlight modules.
+_EXPORTS = {
+    "document": ("Document", "build_document", "detect_languages"),
+    "errors": ("IndexLockedError", "QueryError", "SearchIndexError"),
+    "query": ("FILTERS", "filter_values", "parse_query"),
+    "search": ("Hit", "SearchRequest", "SearchResult", "all_ids", "search"),
+    "store": ("IndexWriter", "SearchIndex"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "FILTERS",
@@ -24,3 +33,33 @@ __all__ = [
     "parse_query",
     "search",
 ]
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    loaded = import_module(f"{__name__}.{module}")
+    for export in _EXPORTS[module]:  # bind the module's names here: the next lookup is a plain one
+        globals()[export] = getattr(loaded, export)
+    return globals()[name]
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+class _Package(ModuleType):
+    """Keeps ``index.search`` the function, as it was when this package imported it eagerly.
+
+    Importing the submodule ``index.search`` sets the package's attribute ``search`` to that
+    module, whoever imports it first; ignoring that assignment leaves the name to the function.
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "search" and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -1,14 +1,24 @@
 """Ingest: mail sources -> raw store -> parsed messages, and the message tables."""
 
-from .errors import IngestError, ParseError, RawStoreError, SourceError
-from .message import ROLES, Address, Attachment, ParsedMessage, Participant, RawItem
-from .models import SHORT_ID_LENGTH, AttachmentRow, Base, FolderState, Message, MessageCopy, ParticipantRow
-from .prices import find_amounts
-from .quotes import quote_term
-from .replies import split_reply
-from .sources import count_messages, detect_kind, iter_source
-from .store import RawStore, hash_bytes
-from .threads import ThreadItem, group_threads, normalize_subject, thread_of
+from importlib import import_module
+
+# Each public name loads its module on first use (PEP 562), so a command pays only for what it
+# touches: the message tables load SQLAlchemy's ORM (about 0.3 s), the parser mail-parser,
+# BeautifulSoup and charset-normalizer (about 0.15 s); `dossier --help` needs none of them.
+_EXPORTS = {
+    "errors": ("IngestError", "ParseError", "RawStoreError", "SourceError"),
+    "extract": ("AttachmentText", "ExtractLimits", "extract_attachments"),
+    "message": ("ROLES", "Address", "Attachment", "ParsedMessage", "Participant", "RawItem"),
+    "models": ("SHORT_ID_LENGTH", "AttachmentRow", "Base", "FolderState", "Message", "MessageCopy", "ParticipantRow"),
+    "parse": ("parse_message",),
+    "prices": ("find_amounts",),
+    "quotes": ("quote_term",),
+    "replies": ("split_reply",),
+    "sources": ("count_messages", "detect_kind", "iter_source"),
+    "store": ("RawStore", "hash_bytes"),
+    "threads": ("ThreadItem", "group_threads", "normalize_subject", "thread_of"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "ROLES",
@@ -48,14 +58,14 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # The parser pulls in mail-parser, BeautifulSoup and charset-normalizer (about 0.15 s);
-    # commands that only read the archive never need it.
-    if name == "parse_message":
-        from .parse import parse_message
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    loaded = import_module(f"{__name__}.{module}")
+    for export in _EXPORTS[module]:  # bind the module's names here: the next lookup is a plain one
+        globals()[export] = getattr(loaded, export)
+    return globals()[name]
 
-        return parse_message
-    if name in ("AttachmentText", "ExtractLimits", "extract_attachments"):
-        from . import extract  # loads the charset detector, like the parser
 
-        return getattr(extract, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
