@@ -277,7 +277,8 @@ def main() -> None:
         if args.copies_of:
             _run([sys.executable, str(ROOT / "scripts" / "replicate_corpus.py"), str(source), str(corpus),
                   "--copies", str(args.size // args.copies_of)])
-            args.no_mbox = True
+    if args.copies_of:
+        args.no_mbox = True  # copies are made of the Maildir only
     truth = json.loads((corpus / "truth.json").read_text())
     maildir_bytes = _du(corpus / "maildir")
     results: dict = {"size": args.size, "maildir_mb": maildir_bytes / 1e6}
