@@ -1,8 +1,9 @@
 """Index: the full-text search index over messages (Whoosh behind this package's own interface)."""
 
 import sys
-from importlib import import_module
 from types import ModuleType
+
+from ingest.lazy import lazy_exports
 
 # Each public name loads its module on first use (PEP 562): opening the index for a count needs
 # the store, only searching needs the query parser and Whoosh's query and highlight modules.
@@ -13,7 +14,6 @@ _EXPORTS = {
     "search": ("Hit", "SearchRequest", "SearchResult", "all_ids", "search"),
     "store": ("IndexWriter", "SearchIndex"),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "FILTERS",
@@ -35,18 +35,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    loaded = import_module(f"{__name__}.{module}")
-    for export in _EXPORTS[module]:  # bind the module's names here: the next lookup is a plain one
-        globals()[export] = getattr(loaded, export)
-    return globals()[name]
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 class _Package(ModuleType):

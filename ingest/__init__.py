@@ -1,6 +1,6 @@
 """Ingest: mail sources -> raw store -> parsed messages, and the message tables."""
 
-from importlib import import_module
+from .lazy import lazy_exports
 
 # Each public name loads its module on first use (PEP 562), so a command pays only for what it
 # touches: the message tables load SQLAlchemy's ORM (about 0.3 s), the parser mail-parser,
@@ -18,7 +18,6 @@ _EXPORTS = {
     "store": ("RawStore", "hash_bytes"),
     "threads": ("ThreadItem", "group_threads", "normalize_subject", "thread_of"),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "ROLES",
@@ -57,15 +56,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    loaded = import_module(f"{__name__}.{module}")
-    for export in _EXPORTS[module]:  # bind the module's names here: the next lookup is a plain one
-        globals()[export] = getattr(loaded, export)
-    return globals()[name]
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

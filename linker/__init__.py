@@ -1,6 +1,6 @@
 """Linker: customers, their domains and contacts, and the rules that link messages to them."""
 
-from importlib import import_module
+from ingest.lazy import lazy_exports
 
 # Each public name loads its module on first use (PEP 562): the customer tables and queries need
 # SQLAlchemy's ORM, the domain rules the public-suffix list; a command pays only for what it uses.
@@ -22,7 +22,6 @@ _EXPORTS = {
                    "with_replies"),
     "unlinked": ("UnlinkedGroup", "find_unlinked", "suggest_name", "summarize_unlinked"),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "METHODS",
@@ -86,15 +85,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    loaded = import_module(f"{__name__}.{module}")
-    for export in _EXPORTS[module]:  # bind the module's names here: the next lookup is a plain one
-        globals()[export] = getattr(loaded, export)
-    return globals()[name]
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
