@@ -930,7 +930,17 @@ def _print_threads(threads: list[dict]) -> None:
     click.echo(f"{len(threads)} conversations; `dossier thread ID` shows one")
 
 
+#: Hits whose rows are read with one query per table (bounded IN lists, for any --limit).
+_HIT_PAGE = 500
+
+
 def _hit_rows(archive: Archive, session, hits) -> list[dict]:
+    hits = list(hits)
+    return [row for start in range(0, len(hits), _HIT_PAGE)
+            for row in _hit_page_rows(archive, session, hits[start:start + _HIT_PAGE])]
+
+
+def _hit_page_rows(archive: Archive, session, hits) -> list[dict]:
     from sqlalchemy import select
 
     from ingest import SHORT_ID_LENGTH, AttachmentRow, Message, MessageCopy, ParticipantRow

@@ -138,6 +138,14 @@ def test_search_json_has_the_documented_fields(searchable: Dossier):
     assert hit["attachments"] == ["price-list.xlsx"] and Path(hit["path"]).exists()
 
 
+def test_hit_rows_are_read_in_pages_with_the_same_result(searchable: Dossier, monkeypatch: pytest.MonkeyPatch):
+    # Rows are read page by page (bounded IN lists); a long result reads several pages.
+    whole = searchable.json("search", "", "--limit", "50")
+    assert len(whole) >= 3
+    monkeypatch.setattr("config.cli._HIT_PAGE", 2)
+    assert searchable.json("search", "", "--limit", "50") == whole
+
+
 @pytest.mark.parametrize("query", ["报价单", "报价", "价单", "请查收", "附件是我们", "样品", "已经发出"])
 def test_chinese_words_are_found_without_spaces(searchable: Dossier, query: str):
     assert searchable.json("search", query), query
