@@ -285,10 +285,7 @@ class SearchIndex:
 
         Raises IndexLockedError when another process holds the index's write lock.
         """
-        _ = self.whoosh  # raises for an index of an older schema
-        # The writer reads its new segment's field lengths once per posting when it flushes:
-        # through mmap a slice, through seeks a system call each (a few % of a commit).
-        ix = FileStorage(str(self.path), supports_mmap=True).open_index(INDEX_NAME)
+        ix = self.whoosh  # raises for an index of an older schema
         try:
             raw = ix.writer(limitmb=limitmb)
         except LockError as exc:
