@@ -331,7 +331,21 @@ def _normalize(s: str) -> tuple[str, _OffsetMap | None]:
     if orig < len(s):
         add(orig, len(s), _fold(s[orig:]), False)
     # Traditional to Simplified, character for character: the offsets above stay valid.
-    return "".join(parts).translate(_traditional_to_simplified()), (_OffsetMap(starts, pieces) if pieces else None)
+    return "".join(parts).translate(_simplify_table()), (_OffsetMap(starts, pieces) if pieces else None)
+
+
+@cache
+def _simplify_table() -> list[int]:
+    """:func:`_traditional_to_simplified` as a list indexed by code point, identity where it
+    maps nothing: ``str.translate`` with a dict pays a failed lookup (an exception inside
+    CPython) for every character it leaves alone, and most are; with the list, folding
+    Chinese text is 2-2.5x faster (about 6 MB, once per process). Characters past the last
+    mapped one are left alone, as with the dict."""
+    mapping = _traditional_to_simplified()
+    table = list(range(max(mapping) + 1))
+    for source, target in mapping.items():
+        table[source] = target
+    return table
 
 
 @cache

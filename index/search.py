@@ -372,12 +372,13 @@ def _contains(folded: str, leaves: list[tuple[str, ...]]) -> bool:
     return any(all(word in folded for word in words) for words in leaves)
 
 
-def _window(text: str, words: Iterable[str]) -> str:
+def _window(text: str, words: Iterable[str], folded: str | None = None) -> str:
     """A slice of ``text`` around the first place a query word occurs (highlighting re-tokenizes
-    what it is given, so a whole long body would cost far more than the search itself)."""
+    what it is given, so a whole long body would cost far more than the search itself).
+    ``folded``: ``normalize_text(text)`` when the caller has it already."""
     if len(text) <= _WINDOW:
         return text
-    folded = normalize_text(text)
+    folded = normalize_text(text) if folded is None else folded
     if len(folded) != len(text):  # folding changed lengths: its offsets are not the text's
         folded = text.lower()
     found = [pos for pos in (folded.find(w) for w in words) if pos >= 0]
@@ -441,10 +442,13 @@ def _snippet(hit, leaves: dict[str, list[tuple[str, ...]]]) -> tuple[str, str, t
         else:
             candidates = [("", hit.get(name) or "")]
         for _, text in candidates:
-            # Highlighting re-tokenizes; a cheap look for the words first skips fields without them.
-            if not text or (name != "attachment_text" and not _contains(normalize_text(text), field_leaves)):
+            if not text:
                 continue
-            marked = hit.highlights(name, text=_trim(_window(text, words), words), minscore=1)
+            # Highlighting re-tokenizes; a cheap look for the words first skips fields without them.
+            folded = normalize_text(text) if name != "attachment_text" or len(text) > _WINDOW else None
+            if name != "attachment_text" and not _contains(folded, field_leaves):
+                continue
+            marked = hit.highlights(name, text=_trim(_window(text, words, folded), words), minscore=1)
             if marked:
                 return marked, _LABELS[name], tuple(matched)
     body = " ".join((hit.get("body") or "")[:SNIPPET_CHARS * 4].split())
