@@ -97,6 +97,11 @@ def _open_archive(*, write: bool = False) -> Archive:
     from .archive import Archive
 
     obj = click.get_current_context().find_root().ensure_object(dict)
+    served = _served()
+    if served is not None:  # answering for `dossier daemon`: its archive, kept open between commands
+        archive = served.archive(obj.get("data_dir"), obj.get("config_path"), write=write)
+        _warn_loose_permissions(archive.settings.data_dir)
+        return archive
     settings = load_settings(obj.get("data_dir"), obj.get("config_path"))
     if write:
         from .lock import ArchiveLock, command_line
@@ -109,12 +114,22 @@ def _open_archive(*, write: bool = False) -> Archive:
                            on_wait=lambda text: click.echo(text, err=True))
         lock.acquire()
         click.get_current_context().call_on_close(lock.release)
-    for path in loose_permissions(settings.data_dir):
-        mode = "700" if path.is_dir() else "600"
-        click.echo(f"warning: {path} is readable by other users; run `chmod {mode} {path}`", err=True)
+    _warn_loose_permissions(settings.data_dir)
     archive = Archive(settings)
     click.get_current_context().call_on_close(archive.close)
     return archive
+
+
+def _warn_loose_permissions(data_dir: Path) -> None:
+    for path in loose_permissions(data_dir):
+        mode = "700" if path.is_dir() else "600"
+        click.echo(f"warning: {path} is readable by other users; run `chmod {mode} {path}`", err=True)
+
+
+def _served():
+    """The daemon's request this command answers (``config.serve``), or None in a process of its own."""
+    serve = sys.modules.get(f"{__package__}.serve")
+    return serve.SERVED.get() if serve is not None else None
 
 
 def _progress(label: str, total: int | None, enabled: bool):
@@ -180,13 +195,15 @@ def main(ctx: click.Context, data_dir: Path | None, config_path: Path | None, ve
     ~/.local/share/dossier) holding dossier.toml, dossier.db, the raw store and the index.
     """
     ctx.ensure_object(dict)
-    # Everything Dossier writes (database, raw store, index) is private to the owner.
-    os.umask(0o077)
     if data_dir is not None:
         ctx.obj["data_dir"] = data_dir
     if config_path is not None:
         ctx.obj["config_path"] = config_path
     ctx.obj["verbose"] = verbose
+    if _served() is not None:  # answering for `dossier daemon`: its process, its umask and logging
+        return
+    # Everything Dossier writes (database, raw store, index) is private to the owner.
+    os.umask(0o077)
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbose == 0:
@@ -1003,28 +1020,38 @@ def _hit_page_rows(archive: Archive, session, hits) -> list[dict]:
     return rows
 
 
-def _print_hits(hits: list[dict], total: int) -> None:
-    from rich.console import Console
-    from rich.markup import escape
+def _styler():
+    """``style(text, **click.style options)``; colours dropped under NO_COLOR (bold and dim stay,
+    as rich does). ``click.echo`` strips all of it when stdout is not a terminal."""
+    served = _served()
+    env = served.env if served is not None else os.environ  # the client's, when answering for the daemon
+    if env.get("NO_COLOR"):
+        return lambda text, fg=None, **options: click.style(text, **options)
+    return click.style
 
-    console = Console(highlight=False, soft_wrap=True)
+
+def _print_hits(hits: list[dict], total: int) -> None:
+    # click.style, not rich: rich took a third of a served search's time to print 20 hits.
+    style = _styler()
+    lines = []
     for h in hits:
         who = f"{h['from_name']} <{h['from']}>" if h["from_name"] else h["from"]
-        customers = f"  [cyan]{escape(', '.join(h['customers']))}[/]" if h["customers"] else ""
-        console.print(f"[bold]{h['date'][:10]}[/]  [dim]{h['id']}[/]  {escape(_safe(who))}{customers}")
-        console.print(f"  [bold]{escape(_safe(h['subject'] or '(no subject)'))}[/]")
-        parts = escape(_safe(h["snippet"])).split("**")
-        snippet = "".join(f"[yellow bold]{p}[/]" if i % 2 else p for i, p in enumerate(parts))
-        where = f"[magenta]in attachment {escape(_safe(', '.join(h['matched_attachments'])))}:[/] " \
+        customers = "  " + style(_safe(", ".join(h["customers"])), fg="cyan") if h["customers"] else ""
+        lines.append(f"{style(h['date'][:10], bold=True)}  {style(h['id'], dim=True)}  {_safe(who)}{customers}")
+        lines.append("  " + style(_safe(h["subject"] or "(no subject)"), bold=True))
+        parts = _safe(h["snippet"]).split("**")
+        snippet = "".join(style(p, fg="yellow", bold=True) if i % 2 and p else p for i, p in enumerate(parts))
+        where = style(f"in attachment {_safe(', '.join(h['matched_attachments']))}:", fg="magenta") + " " \
             if h["matched_in"] in ("attachment", "filename") and h["matched_attachments"] else ""
-        console.print(f"  {where}{snippet}")
+        lines.append(f"  {where}{snippet}")
         if h["matched_attachments"] and not where:
-            console.print(f"  [magenta]also in attachment {escape(_safe(', '.join(h['matched_attachments'])))}[/]")
+            lines.append("  " + style(f"also in attachment {_safe(', '.join(h['matched_attachments']))}", fg="magenta"))
         if h["attachments"]:
-            console.print(f"  [dim]attachments: {escape(_safe(', '.join(h['attachments'])))}[/]")
+            lines.append("  " + style(f"attachments: {_safe(', '.join(h['attachments']))}", dim=True))
     shown = len(hits)
-    console.print(f"[dim]{shown} of {total} matching messages shown[/]" if total > shown
-                  else f"[dim]{shown} messages[/]")
+    lines.append(style(f"{shown} of {total} matching messages shown" if total > shown else f"{shown} messages",
+                       dim=True))
+    click.echo("\n".join(lines))
 
 
 def _find_message(session, ident: str) -> Message:
@@ -1545,7 +1572,9 @@ def sync_command(account_names: tuple[str, ...], folders: tuple[str, ...], as_js
 @_archive_options
 def daemon_command(log_format: str) -> None:
     """Run the scheduler in the foreground: each account synced at its interval, a nightly
-    re-index and re-link. Stops cleanly on SIGTERM or Ctrl-C."""
+    re-index and re-link. Meanwhile it answers search, thread, quotes and customers show/list
+    for this archive's CLI in about 0.1 s (DOSSIER_NO_DAEMON=1 opts out). Stops cleanly on
+    SIGTERM or Ctrl-C."""
     from .daemon import run_daemon
 
     obj = click.get_current_context().find_root().ensure_object(dict)
