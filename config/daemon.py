@@ -6,6 +6,9 @@ overlap (``max_instances=1``, ``coalesce``) and run one at a time in a single wo
 each under the archive's write lock, so a manual ``dossier sync`` waits for a running job and
 vice versa. SIGTERM/SIGINT stop the scheduler; a sync in flight finishes the batch it is
 committing, stops at the next batch boundary, and the daemon exits 0.
+
+While it runs, it also answers the CLI's read-only commands on the data directory's socket
+(``serve.py``), from a thread of its own, so a search need not wait for a job.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 
 from .archive import Archive
 from .lock import DAEMON_LOCK, ArchiveLock
+from .serve import CommandServer
 from .settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("dossier.daemon")
@@ -146,6 +150,7 @@ def run_daemon(settings: Settings, *, log_format: str = "json", verbosity: int =
         Archive(settings).close()  # creates or upgrades the schema before the job store uses the database
         scheduler = build_scheduler(settings)
         STOP.clear()
+        server = CommandServer(settings)
 
         def stop(signum, _frame) -> None:
             log.info("received %s, stopping after the batch in flight", signal.Signals(signum).name,
@@ -161,10 +166,14 @@ def run_daemon(settings: Settings, *, log_format: str = "json", verbosity: int =
             if job.id not in wanted:
                 scheduler.remove_job(job.id)
         scheduler.resume()
+        serving = server.start()
         log.info("daemon started", extra={
             "event": "started", "data_dir": str(settings.data_dir), "accounts": [a.name for a in settings.accounts],
-            "nightly": settings.nightly})
-        while not STOP.wait(1.0):
-            pass
+            "nightly": settings.nightly, "serving": serving})
+        try:
+            while not STOP.wait(1.0):
+                pass
+        finally:
+            server.stop()
         scheduler.shutdown(wait=True)
         log.info("daemon stopped", extra={"event": "stopped"})
