@@ -144,7 +144,7 @@ def receive_message(sock: socket.socket, limit: int | None = None) -> dict:
 def ask_daemon(argv: list[str]) -> dict | None:
     """The daemon's answer for ``argv`` (``exit``, ``stdout``, ``stderr``), or None when no
     daemon answered for this archive."""
-    if os.environ.get("DOSSIER_NO_DAEMON"):
+    if os.environ.get("DOSSIER_NO_DAEMON") or not hasattr(socket, "AF_UNIX"):
         return None
     routed = route(argv)
     if routed is None:

@@ -174,6 +174,8 @@ class CommandServer:
 
     def start(self) -> bool:
         """Listen and answer in a thread of its own; False (logged) when the socket cannot be made."""
+        if not hasattr(socket, "AF_UNIX"):
+            return False
         if len(os.fsencode(str(self.path))) > _MAX_SOCKET_PATH:
             log.warning("the data directory's path is too long for a socket; commands will start on their own",
                         extra={"event": "serve_off", "path": str(self.path)})
