@@ -111,6 +111,9 @@ def _fields(doc: Document) -> dict:
     }
 
 
+#: Times rebuild() tries its swap of directories when readers put the old one back in between.
+_SWAP_ATTEMPTS = 5
+
 #: Segments an index may have before a lazy commit (``merge=None``) merges the small ones.
 MAX_SEGMENTS = 10
 
@@ -328,9 +331,18 @@ class SearchIndex:
         old_path = self.path.with_name(self.path.name + ".old")
         shutil.rmtree(old_path, ignore_errors=True)
         self._ix = None
-        if self.path.exists():
-            self.path.rename(old_path)
-        fresh_path.rename(self.path)
+        for attempt in range(_SWAP_ATTEMPTS):
+            if self.path.exists():
+                self.path.rename(old_path)
+            try:
+                fresh_path.rename(self.path)
+                break
+            except OSError:
+                # Between the two renames, a reader opening the index took the live copy for
+                # the leftover of a crashed swap and put it back (_recover_interrupted_swap,
+                # as `dossier daemon` answering a search during the nightly rebuild may): swap again.
+                if attempt == _SWAP_ATTEMPTS - 1:
+                    raise
         shutil.rmtree(old_path, ignore_errors=True)
         log.info("rebuilt index at %s with %d documents", self.path, count)
         return count

@@ -54,3 +54,25 @@ def test_postings_and_terms_are_byte_identical_to_whooshs_writer(tmp_path: Path)
     mine, theirs = _segment_files(ours.path), _segment_files(stock.path)
     assert set(mine) == {"pst", "trm"}
     assert mine == theirs
+
+
+def test_a_reader_opening_the_index_mid_swap_does_not_break_a_rebuild(tmp_path: Path, monkeypatch) -> None:
+    index = SearchIndex(tmp_path / "ix")
+    with index.writer() as writer:
+        for doc in _documents():
+            writer.add_new(doc)
+    rename = Path.rename
+    raced: list[Path] = []
+
+    def rename_then_open(self: Path, target):
+        moved = rename(self, target)
+        if Path(target).name.endswith(".old") and not raced:
+            raced.append(Path(target))
+            SearchIndex(index.path)  # a reader between the two renames: it puts the old index back
+        return moved
+
+    monkeypatch.setattr(Path, "rename", rename_then_open)
+    fresh = list(_documents())[:2]
+    assert index.rebuild(fresh) == 2
+    assert raced and index.doc_count() == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ix"]
