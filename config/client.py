@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import struct
 import sys
 
@@ -116,7 +115,7 @@ def _stream_info(stream) -> dict:
     return {"tty": tty, "encoding": getattr(stream, "encoding", None) or "utf-8"}
 
 
-def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+def _recv_exactly(sock, size: int) -> bytes:
     chunks = bytearray()
     while len(chunks) < size:
         chunk = sock.recv(min(size - len(chunks), 1 << 20))
@@ -126,12 +125,12 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes:
     return bytes(chunks)
 
 
-def send_message(sock: socket.socket, value: dict) -> None:
+def send_message(sock, value: dict) -> None:
     data = json.dumps(value, ensure_ascii=False).encode("utf-8")
     sock.sendall(_HEADER.pack(len(data)) + data)
 
 
-def receive_message(sock: socket.socket, limit: int | None = None) -> dict:
+def receive_message(sock, limit: int | None = None) -> dict:
     (size,) = _HEADER.unpack(_recv_exactly(sock, _HEADER.size))
     if limit is not None and size > limit:
         raise ValueError(f"a message of {size} bytes is over the limit of {limit}")
@@ -144,10 +143,14 @@ def receive_message(sock: socket.socket, limit: int | None = None) -> dict:
 def ask_daemon(argv: list[str]) -> dict | None:
     """The daemon's answer for ``argv`` (``exit``, ``stdout``, ``stderr``), or None when no
     daemon answered for this archive."""
-    if os.environ.get("DOSSIER_NO_DAEMON") or not hasattr(socket, "AF_UNIX"):
+    if os.environ.get("DOSSIER_NO_DAEMON"):
         return None
     routed = route(argv)
     if routed is None:
+        return None
+    import socket  # only for the commands a daemon may answer
+
+    if not hasattr(socket, "AF_UNIX"):
         return None
     path = os.path.join(routed[1], SOCKET_NAME)
     if not os.path.exists(path):

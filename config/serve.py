@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .client import MAX_REQUEST, SOCKET_NAME, receive_message, route, send_message
-from .settings import CONFIG_NAME, Settings, load_settings
+from .settings import Settings, load_settings, locate
 
 if TYPE_CHECKING:
     from .archive import Archive
@@ -55,21 +55,14 @@ class Served:
     env: dict[str, str]
     cwd: str
 
-    def _absolute(self, path: Path) -> Path:
-        path = Path(os.path.expanduser(str(path)))
-        return path if path.is_absolute() else Path(self.cwd) / path
-
     def archive(self, data_dir: Path | None, config_path: Path | None, *, write: bool = False) -> Archive:
         """The daemon's archive, when the command names exactly it (as ``load_settings`` would
         resolve the names in the client's directory and environment); else NotServed."""
-        from .client import data_dir_from_env
-
         if write:
             raise NotServed("a command that writes runs in its own process")
         own = self.server.settings
-        wanted = Path(os.path.realpath(self._absolute(data_dir) if data_dir else data_dir_from_env(self.env)))
-        config = os.path.realpath(self._absolute(config_path) if config_path else wanted / CONFIG_NAME)
-        if (wanted != own.data_dir or config != os.path.realpath(own.config_path)
+        wanted, config = locate(data_dir, config_path, environ=self.env, cwd=self.cwd)
+        if (wanted != own.data_dir or os.path.realpath(config) != os.path.realpath(own.config_path)
                 or self.env.get("DOSSIER_DATABASE_URL") != os.environ.get("DOSSIER_DATABASE_URL")):
             raise NotServed("another archive")
         return self.server.archive()

@@ -6,9 +6,11 @@ import base64
 import json
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .client import data_dir_from_env
 
 CONFIG_NAME = "dossier.toml"
 DB_NAME = "dossier.db"
@@ -78,10 +80,22 @@ class Settings:
 
 def default_data_dir() -> Path:
     """``$DOSSIER_HOME``, else ``$XDG_DATA_HOME/dossier``, else ``~/.local/share/dossier``."""
-    if os.environ.get("DOSSIER_HOME"):
-        return Path(os.environ["DOSSIER_HOME"]).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(xdg).expanduser() / "dossier"
+    return Path(data_dir_from_env(os.environ))
+
+
+def locate(data_dir: Path | None = None, config_path: Path | None = None, *,
+           environ: Mapping[str, str] | None = None, cwd: str | None = None) -> tuple[Path, Path]:
+    """The data directory (absolute) and config file that ``data_dir`` and ``config_path`` name;
+    the defaults from ``environ``, relative names from ``cwd`` (this process's by default)."""
+
+    def here(path: Path) -> Path:
+        path = path.expanduser()
+        return Path(cwd, path) if cwd and not path.is_absolute() else path
+
+    if data_dir is None:
+        data_dir = Path(data_dir_from_env(os.environ if environ is None else environ))
+    data_dir = here(Path(data_dir)).resolve()
+    return data_dir, here(Path(config_path)) if config_path else data_dir / CONFIG_NAME
 
 
 # section -> key -> (type, default)
@@ -233,8 +247,7 @@ def load_settings(data_dir: Path | None = None, config_path: Path | None = None)
 
     Raises ConfigError when the data directory was never initialised or the config is invalid.
     """
-    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
-    config_path = (config_path or data_dir / CONFIG_NAME).expanduser()
+    data_dir, config_path = locate(data_dir, config_path)
     if not config_path.exists() and not (data_dir / DB_NAME).exists():
         raise ConfigError(
             f"no Dossier archive at {data_dir}; run `dossier init --data-dir {data_dir}` first "
@@ -319,8 +332,7 @@ def init_data_dir(
     ``own_domains`` fill the config's ``own_domains`` key. An existing config is left as it is.
     Raises ConfigError when the directory cannot be created.
     """
-    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
-    config_path = (config_path or data_dir / CONFIG_NAME).expanduser()
+    data_dir, config_path = locate(data_dir, config_path)
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(data_dir, 0o700)

@@ -26,7 +26,6 @@ from bench import _pct
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT = [sys.executable, "-m", "config.client"]
-SOCKET_NAME = "daemon.sock"
 
 
 def _timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
