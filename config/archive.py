@@ -7,19 +7,21 @@ do not load the parser and its libraries.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from index import SearchIndex
 from ingest import Message, RawStore
 
+from .client import resume_collector
 from .db import make_engine, make_sessionmaker
 from .settings import Settings, raw_store_key
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from index import SearchIndex
     from linker import Directory
 
 Progress = Callable[[Iterable], Iterable]
@@ -34,11 +36,19 @@ class Archive:
     """An opened data directory: settings, database sessions, raw store and search index."""
 
     def __init__(self, settings: Settings) -> None:
+        resume_collector()
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         self.sessions = make_sessionmaker(self.engine)
         self.raw = RawStore(settings.raw_path, fsync=settings.fsync, key=raw_store_key(settings))
-        self.index = SearchIndex(settings.index_path)
+
+    @cached_property
+    def index(self) -> SearchIndex:
+        """The search index, opened on first use: Whoosh's modules cost about 0.1 s to import,
+        which a sync that finds nothing new, or a command that only reads the database, never needs."""
+        from index import SearchIndex
+
+        return SearchIndex(self.settings.index_path)
 
     def directory(self, session: Session) -> Directory:
         from linker import load_directory, load_freemail  # the link rules; searching and counting do without

@@ -15,6 +15,7 @@ smallest modules: no click, no settings.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import struct
@@ -179,13 +180,44 @@ def ask_daemon(argv: list[str]) -> dict | None:
     return answer
 
 
+_collector_paused = False
+
+
+def _pause_collector() -> None:
+    """Stop the cyclic garbage collector while the command starts up. Importing SQLAlchemy, its
+    ORM and Whoosh makes a few hundred thousand objects that live until exit, and the collector
+    walks them over and over while they are made: about 0.1 s of a command's start here."""
+    global _collector_paused
+    if gc.isenabled():
+        gc.disable()
+        _collector_paused = True
+
+
+def resume_collector() -> None:
+    """Start the collector again, once the archive opens (:class:`config.archive.Archive`): what
+    exists by then lives until exit, so it is frozen out of every later collection. Every command
+    that does real work opens the archive, the daemon included; a no-op when nothing was paused."""
+    global _collector_paused
+    if _collector_paused:
+        _collector_paused = False
+        gc.freeze()
+        gc.enable()
+
+
 def main() -> None:
     """``dossier``: the daemon's answer when it gives one, else the click CLI in this process."""
     answer = ask_daemon(sys.argv[1:])
     if answer is None:
+        _pause_collector()
         from .cli import main as cli
 
-        cli()
+        try:
+            cli()
+        finally:
+            # The interpreter's exit runs full garbage collections over every object the command
+            # imported or made (SQLAlchemy, Whoosh): about 0.3 s of CPU on this machine, a fifth of
+            # a search run here. Frozen objects are left out of them; exit handlers still run.
+            gc.freeze()
         return
     _write(sys.stdout, answer.get("stdout", ""))
     _write(sys.stderr, answer.get("stderr", ""))
