@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -37,7 +38,9 @@ from linker import Directory, affected_messages, customers_by_message, link_mess
 
 from .archive import Archive, Progress, no_progress
 from .settings import check_writable
-from .workers import IndexProcess
+
+if TYPE_CHECKING:
+    from .workers import IndexProcess
 
 log = logging.getLogger(__name__)
 
@@ -440,6 +443,8 @@ class _ChildIndexer:
         if not new:  # only fresh messages may skip the delete lookup the child does not do
             raise ValueError("the child indexer only adds new documents")
         if self.process is None:
+            from .workers import IndexProcess  # Whoosh: only once there is something to index
+
             self.process = IndexProcess(
                 self.archive.index, self._mark_indexed, commit_every=INDEX_PROCESS_COMMIT_EVERY
             )
