@@ -265,14 +265,15 @@ class ImapConnection:
         self.account = account
         self.folder: str | None = None
         try:
-            context = ssl.create_default_context(cafile=account.ca_file)
+            # Loading the CA certificates takes 50 ms: only for the connections that use them.
             if account.security == "ssl":
+                context = ssl.create_default_context(cafile=account.ca_file)
                 self.client = IMAPClient(account.host, port=account.port, ssl=True, ssl_context=context,
                                          timeout=account.timeout)
             else:
                 self.client = IMAPClient(account.host, port=account.port, ssl=False, timeout=account.timeout)
                 if account.security == "starttls":
-                    self.client.starttls(context)
+                    self.client.starttls(ssl.create_default_context(cafile=account.ca_file))
             self.client.folder_encode = False  # keep the server's names: they key the state
             self.client.normalise_times = False  # INTERNALDATE with its zone, not local time
             self.capabilities = {_text(c).upper() for c in self.client.capabilities()}
