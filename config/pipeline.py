@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -517,17 +518,19 @@ def reindex(archive: Archive, progress: Progress = no_progress) -> int:
     """
     started = _utcnow()
 
-    def documents() -> Iterator[Document]:
+    def documents() -> Iterator[tuple[int, Document]]:
         with archive.sessions() as session:
             ids = session.scalars(select(Message.id).where(Message.status == "ok").order_by(Message.id)).all()
             for start in range(0, len(ids), 500):
                 chunk = session.scalars(select(Message).where(Message.id.in_(ids[start:start + 500]))).all()
-                for _, doc in _documents_for(archive, session, chunk):
-                    yield doc
+                yield from _documents_for(archive, session, chunk)
                 session.commit()  # the attachments' text status
                 session.expunge_all()
 
-    count = archive.index.rebuild(progress(documents()))
+    if USE_INDEX_PROCESS:
+        count = _rebuild_in_child(archive, progress(documents()))
+    else:
+        count = archive.index.rebuild(doc for _, doc in progress(documents()))
     with archive.sessions.begin() as session:
         session.execute(
             update(Message).where(Message.status == "ok", Message.stored_at <= started).values(indexed_at=started)
@@ -535,6 +538,37 @@ def reindex(archive: Archive, progress: Progress = no_progress) -> int:
         # Stored while the rebuild ran: an import may have indexed them into the index just replaced.
         session.execute(update(Message).where(Message.stored_at > started).values(indexed_at=None))
     index_pending(archive)
+    return count
+
+
+#: Documents sent to the rebuild's index writer at a time (at most MAX_QUEUED_BATCHES queued).
+REINDEX_BATCH = 100
+
+
+def _rebuild_in_child(archive: Archive, documents: Iterable[tuple[int, Document]]) -> int:
+    """:meth:`SearchIndex.rebuild` with the writer in a child process, as imports index: this
+    process reads, parses and builds the documents while the child writes the previous ones.
+    One commit at the end, so the new index is one segment; on any error the live index stays."""
+    from .workers import IndexProcess
+
+    fresh = archive.index.begin_rebuild()
+    process = IndexProcess(fresh, lambda ids: None, commit_every=sys.maxsize)
+    count = 0
+    batch: list[tuple[int, Document]] = []
+    try:
+        for pair in documents:
+            batch.append(pair)
+            if len(batch) >= REINDEX_BATCH:
+                process.add(batch)
+                count, batch = count + len(batch), []
+        process.add(batch)
+        count += len(batch)
+        process.finish()
+    except BaseException:
+        process.cancel()
+        raise
+    archive.index.swap_in(fresh)
+    log.info("rebuilt index at %s with %d documents", archive.index.path, count)
     return count
 
 

@@ -111,7 +111,7 @@ def _fields(doc: Document) -> dict:
     }
 
 
-#: Times rebuild() tries its swap of directories when readers put the old one back in between.
+#: Times swap_in() tries its swap of directories when readers put the old one back in between.
 _SWAP_ATTEMPTS = 5
 
 #: Segments an index may have before a lazy commit (``merge=None``) merges the small ones.
@@ -320,14 +320,27 @@ class SearchIndex:
 
         The live index keeps answering until the swap; an interrupted rebuild leaves it intact.
         """
-        fresh_path = self.path.with_name(self.path.name + ".new")
-        shutil.rmtree(fresh_path, ignore_errors=True)
-        fresh = SearchIndex(fresh_path)
-        fresh.create()
+        fresh = self.begin_rebuild()
         with fresh.writer(limitmb=256) as writer:
             for doc in docs:
                 writer.add_new(doc)
             count = writer.count
+        self.swap_in(fresh)
+        log.info("rebuilt index at %s with %d documents", self.path, count)
+        return count
+
+    def begin_rebuild(self) -> SearchIndex:
+        """An empty index beside the live one, for a rebuild to fill (with its own writer, in
+        any process) and :meth:`swap_in` to put in the live one's place; a leftover of an
+        earlier, interrupted rebuild is removed first."""
+        fresh_path = self.path.with_name(self.path.name + ".new")
+        shutil.rmtree(fresh_path, ignore_errors=True)
+        fresh = SearchIndex(fresh_path)
+        fresh.create()
+        return fresh
+
+    def swap_in(self, fresh: SearchIndex) -> None:
+        """Replace the live index with ``fresh`` (from :meth:`begin_rebuild`, committed)."""
         old_path = self.path.with_name(self.path.name + ".old")
         shutil.rmtree(old_path, ignore_errors=True)
         self._ix = None
@@ -335,7 +348,7 @@ class SearchIndex:
             if self.path.exists():
                 self.path.rename(old_path)
             try:
-                fresh_path.rename(self.path)
+                fresh.path.rename(self.path)
                 break
             except OSError:
                 # Between the two renames, a reader opening the index took the live copy for
@@ -344,8 +357,6 @@ class SearchIndex:
                 if attempt == _SWAP_ATTEMPTS - 1:
                     raise
         shutil.rmtree(old_path, ignore_errors=True)
-        log.info("rebuilt index at %s with %d documents", self.path, count)
-        return count
 
     def _recover_interrupted_swap(self) -> None:
         # A crash between the two renames of rebuild() leaves only the ".old" copy live.

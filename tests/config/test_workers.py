@@ -91,3 +91,31 @@ def test_in_process_indexer_gives_the_same_index(dossier: Dossier, tmp_path: Pat
     archive = Archive(load_settings(dossier.data_dir))
     import_paths(archive, [_mbox(tmp_path / "a.mbox", 10)])
     assert _counts(archive) == (10, 0) and archive.index.doc_count() == 10
+
+
+def test_reindex_writes_in_a_child_one_segment_with_every_message(dossier: Dossier, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(pipeline, "REINDEX_BATCH", 4)  # several batches through the queue
+    archive = Archive(load_settings(dossier.data_dir))
+    import_paths(archive, [_mbox(tmp_path / "a.mbox", 15)])
+
+    assert pipeline.reindex(archive) == 15
+    with archive.index.whoosh.reader() as reader:  # one commit: the nightly state searches fastest
+        assert len(list(reader.leaf_readers())) == 1
+    assert _counts(archive) == (15, 0)
+    assert len(dossier.json("search", "shipped", "--limit", "100")) == 15
+
+
+def test_reindex_whose_writer_fails_keeps_the_live_index(dossier: Dossier, tmp_path: Path, monkeypatch):
+    archive = Archive(load_settings(dossier.data_dir))
+    import_paths(archive, [_mbox(tmp_path / "a.mbox", 6)])
+
+    def broken(self, *, limitmb: int = 128):
+        raise OSError("disk on fire")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SearchIndex, "open_writer", broken)  # the forked child inherits it
+        with pytest.raises(SearchIndexError, match="disk on fire"):
+            pipeline.reindex(archive)
+    assert archive.index.doc_count() == 6
+    assert len(dossier.json("search", "shipped", "--limit", "100")) == 6
+    assert pipeline.reindex(archive) == 6  # the leftover of the failed rebuild is no obstacle
