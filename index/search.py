@@ -372,18 +372,48 @@ def _contains(folded: str, leaves: list[tuple[str, ...]]) -> bool:
     return any(all(word in folded for word in words) for words in leaves)
 
 
-def _window(text: str, words: Iterable[str], folded: str | None = None) -> str:
+def _window(text: str, words: Iterable[str], positions: str | None = None) -> str:
     """A slice of ``text`` around the first place a query word occurs (highlighting re-tokenizes
     what it is given, so a whole long body would cost far more than the search itself).
-    ``folded``: ``normalize_text(text)`` when the caller has it already."""
+    ``positions``: what :func:`_fold_to_match` gives for ``text``, when the caller has it."""
     if len(text) <= _WINDOW:
         return text
-    folded = normalize_text(text) if folded is None else folded
-    if len(folded) != len(text):  # folding changed lengths: its offsets are not the text's
-        folded = text.lower()
-    found = [pos for pos in (folded.find(w) for w in words) if pos >= 0]
+    if positions is None:
+        folded = normalize_text(text)
+        positions = folded if len(folded) == len(text) else text.lower()
+    found = [pos for pos in (positions.find(w) for w in words) if pos >= 0]
     start = max(0, min(found) - _WINDOW // 2) if found else 0
     return text[start:start + _WINDOW]
+
+
+#: Characters of a long text folded at a time while looking for its first match.
+_FOLD_STEP = 4000
+
+
+def _fold_to_match(text: str, leaves: list[tuple[str, ...]], step: int = _FOLD_STEP) -> tuple[str, bool]:
+    """(positions, whether some leaf has all its words in ``text``), folding no more of a long
+    text than it takes: a quoted thread of 30,000 characters whose first lines match is folded
+    up to there. Folding is cut before line breaks, where the parts folded apart give the same
+    text as the whole. ``positions`` is text whose offsets are ``text``'s, for :func:`_window`:
+    the folded part that holds a leaf's words, else the whole text folded (lowered instead when
+    folding changed its length)."""
+    parts: list[str] = []
+    start = 0
+    while start + step < len(text):
+        cut = text.find("\n", start + step)
+        if cut < 0:
+            break
+        part = normalize_text(text[start:cut])
+        if len(part) != cut - start:  # offsets no longer the text's: fold the rest as one
+            break
+        parts.append(part)
+        start = cut
+        done = "".join(parts)
+        if _contains(done, leaves):
+            return done, True
+    parts.append(normalize_text(text[start:]))
+    folded = "".join(parts)
+    return (folded if len(folded) == len(text) else text.lower()), _contains(folded, leaves)
 
 
 #: Context the fragmenter keeps before a match and after the last one (in token characters).
@@ -427,7 +457,7 @@ def _snippet(hit, leaves: dict[str, list[tuple[str, ...]]]) -> tuple[str, str, t
     segments = list(zip(names, texts.split(ATTACHMENT_SEPARATOR), strict=False)) if texts else []
     matched: list[str] = []
     if leaves.get("attachment_text"):
-        matched = [name for name, text in segments if _contains(normalize_text(text), leaves["attachment_text"])]
+        matched = [name for name, text in segments if _fold_to_match(text, leaves["attachment_text"])[1]]
     if leaves.get("attachment"):
         for name in (hit.get("attachment") or "").split("\n"):
             if name and name not in matched and _contains(normalize_text(name), leaves["attachment"]):
@@ -445,10 +475,12 @@ def _snippet(hit, leaves: dict[str, list[tuple[str, ...]]]) -> tuple[str, str, t
             if not text:
                 continue
             # Highlighting re-tokenizes; a cheap look for the words first skips fields without them.
-            folded = normalize_text(text) if name != "attachment_text" or len(text) > _WINDOW else None
-            if name != "attachment_text" and not _contains(folded, field_leaves):
-                continue
-            marked = hit.highlights(name, text=_trim(_window(text, words, folded), words), minscore=1)
+            positions = None
+            if name != "attachment_text" or len(text) > _WINDOW:
+                positions, found = _fold_to_match(text, field_leaves)
+                if name != "attachment_text" and not found:
+                    continue
+            marked = hit.highlights(name, text=_trim(_window(text, words, positions), words), minscore=1)
             if marked:
                 return marked, _LABELS[name], tuple(matched)
     body = " ".join((hit.get("body") or "")[:SNIPPET_CHARS * 4].split())

@@ -177,3 +177,18 @@ def test_an_index_from_before_attachment_text_asks_for_a_reindex(tmp_path: Path)
     FileStorage(str(path)).create_index(Schema(id=ID(stored=True)), indexname="messages")
     with pytest.raises(SearchIndexError, match="run `dossier reindex`"):
         search(SearchIndex(path), SearchRequest(text="x"))
+
+
+def test_a_long_body_gets_its_snippet_where_it_matches(tmp_path: Path) -> None:
+    # The match lies beyond the first 2,000 characters, and far after it folding changes the
+    # text's length ("ß" -> "ss"): the snippet still shows the match, in the original script.
+    filler = "\n".join(f"Line {n} of the delivery schedule for the pumps." for n in range(60))
+    body = f"{filler}\n報價單 for the valves attached.\n{filler}\n{filler}\nGrüße aus der Straße\n"
+    ix = SearchIndex(tmp_path / "index")
+    ix.create()
+    parsed = parse_message(make_message(message_id="<long@x>", subject="Schedule", body=body))
+    with ix.writer() as writer:
+        writer.put(build_document("long", parsed, date=datetime(2025, 1, 1)))
+    (hit,) = search(ix, SearchRequest(text="报价单")).hits
+    assert hit.matched_in == "body"
+    assert "**報價單**" in hit.snippet
