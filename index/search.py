@@ -379,8 +379,7 @@ def _window(text: str, words: Iterable[str], positions: str | None = None) -> st
     if len(text) <= _WINDOW:
         return text
     if positions is None:
-        folded = normalize_text(text)
-        positions = folded if len(folded) == len(text) else text.lower()
+        positions, _ = _fold_to_match(text, [])
     found = [pos for pos in (positions.find(w) for w in words) if pos >= 0]
     start = max(0, min(found) - _WINDOW // 2) if found else 0
     return text[start:start + _WINDOW]
