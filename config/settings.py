@@ -78,11 +78,6 @@ class Settings:
         return self.data_dir / RAW_DIR
 
 
-def default_data_dir() -> Path:
-    """``$DOSSIER_HOME``, else ``$XDG_DATA_HOME/dossier``, else ``~/.local/share/dossier``."""
-    return Path(data_dir_from_env(os.environ))
-
-
 def locate(data_dir: Path | None = None, config_path: Path | None = None, *,
            environ: Mapping[str, str] | None = None, cwd: str | None = None) -> tuple[Path, Path]:
     """The data directory (absolute) and config file that ``data_dir`` and ``config_path`` name;
@@ -243,7 +238,7 @@ def _validate(raw: dict, path: Path) -> dict:
 
 
 def load_settings(data_dir: Path | None = None, config_path: Path | None = None) -> Settings:
-    """Settings for ``data_dir`` (default :func:`default_data_dir`) from its ``dossier.toml``.
+    """Settings for ``data_dir`` (found as :func:`locate` says) from its ``dossier.toml``.
 
     Raises ConfigError when the data directory was never initialised or the config is invalid.
     """
