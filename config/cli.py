@@ -106,11 +106,7 @@ def _open_archive(*, write: bool = False) -> Archive:
     if write:
         from .lock import ArchiveLock, command_line
 
-        try:
-            wait = float(os.environ.get("DOSSIER_LOCK_WAIT", "30"))
-        except ValueError:
-            wait = 30.0
-        lock = ArchiveLock(settings.data_dir, command_line(), wait=wait,
+        lock = ArchiveLock(settings.data_dir, command_line(), wait=_lock_wait(),
                            on_wait=lambda text: click.echo(text, err=True))
         lock.acquire()
         click.get_current_context().call_on_close(lock.release)
@@ -118,6 +114,14 @@ def _open_archive(*, write: bool = False) -> Archive:
     archive = Archive(settings)
     click.get_current_context().call_on_close(archive.close)
     return archive
+
+
+def _lock_wait() -> float:
+    """Seconds a writing command waits for the write lock ($DOSSIER_LOCK_WAIT, default 30)."""
+    try:
+        return float(os.environ.get("DOSSIER_LOCK_WAIT", "30"))
+    except ValueError:
+        return 30.0
 
 
 def _warn_loose_permissions(data_dir: Path) -> None:
@@ -1345,6 +1349,31 @@ def reindex_command() -> None:
         total = session.scalar(select(func.count()).select_from(Message).where(Message.status == "ok"))
     count = _pipeline().reindex(archive, progress=_progress("Indexing", total, True))
     click.echo(f"Index rebuilt: {count} messages")
+
+
+@main.command("upgrade")
+@_archive_options
+def upgrade_command() -> None:
+    """Bring the archive's database schema to this version of Dossier (opening the archive
+    with any command does so too; this says what changed)."""
+    from .db import make_engine, upgrade_schema
+    from .lock import ArchiveLock, command_line
+
+    obj = click.get_current_context().find_root().ensure_object(dict)
+    settings = load_settings(obj.get("data_dir"), obj.get("config_path"))
+    lock = ArchiveLock(settings.data_dir, command_line(), wait=_lock_wait(),
+                       on_wait=lambda text: click.echo(text, err=True))
+    lock.acquire()
+    try:
+        engine = make_engine(settings.database_url, upgrade=False)
+        before, after = upgrade_schema(engine)
+        engine.dispose()
+    finally:
+        lock.release()
+    if before == after:
+        click.echo(f"The database schema is up to date (revision {after}).")
+    else:
+        click.echo(f"Upgraded the database schema from revision {before or '(before migrations)'} to {after}.")
 
 
 @main.command("relink")

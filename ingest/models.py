@@ -1,7 +1,7 @@
 """Database tables owned by the ingest stage: messages, their folder copies, participants, attachments.
 
-Every table is declared on :class:`Base`, whose metadata the other stages share, so one
-``create_all`` builds the whole schema. Types are portable (SQLite and PostgreSQL).
+Every table is declared on :class:`Base`, whose metadata the other stages share; the schema itself
+is built by the migrations in ``config/migrations``. Types are portable (SQLite and PostgreSQL).
 """
 
 from __future__ import annotations

@@ -1,0 +1,97 @@
+"""Schema migrations: new archives are at the newest revision with exactly the models' schema, and
+archives made by earlier releases upgrade in place and stay whole."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+import linker.models  # noqa: F401  (the linker's tables on the shared metadata)
+from config import migrations
+from config.db import make_engine, schema_revision
+from config.migrations import alembic_config
+from ingest.models import Base
+from tests.conftest import REPO, Dossier
+
+RELEASE_0_1_0 = REPO / "tests" / "data" / "archives" / "release-0.1.0.tar.gz"
+
+
+def test_head_names_the_newest_revision_script():
+    engine = sa.create_engine("sqlite://")
+    with engine.connect() as connection:
+        script = ScriptDirectory.from_config(alembic_config(connection))
+    assert script.get_heads() == [migrations.HEAD]
+
+
+def test_a_new_database_has_exactly_the_schema_the_models_declare(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    with engine.connect() as connection:
+        assert schema_revision(connection) == migrations.HEAD
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def _release_archive(tmp_path: Path) -> Dossier:
+    with tarfile.open(RELEASE_0_1_0) as archive:
+        archive.extractall(tmp_path, filter="data")
+    return Dossier(tmp_path / "data")
+
+
+def test_an_archive_of_the_previous_release_upgrades_on_demand_and_stays_whole(tmp_path: Path):
+    old = _release_archive(tmp_path)
+    with sa.create_engine(f"sqlite:///{old.data_dir / 'dossier.db'}").connect() as connection:
+        assert schema_revision(connection) is None  # made before migrations existed
+
+    result = old.run("upgrade")
+    assert f"from revision (before migrations) to {migrations.HEAD}" in result.stdout
+    assert "up to date" in old.run("upgrade").stdout
+
+    assert "clean" in old.run("check").stdout
+    status = old.json("status")
+    assert (status["messages"], status["customers"], status["linked"]) == (34, 6, 28)
+    # The link correction made with 0.1.0 (message fab2a2402153 pinned to Bristol) survives the
+    # upgrade and a relink.
+    old.run("relink")
+    hits = old.json("search", "quotation", "--customer", "Bristol")
+    assert "fab2a2402153" in [h["id"] for h in hits]
+    assert "pin" in old.run("link", "explain", "fab2a2402153").stdout
+
+
+def test_opening_an_archive_of_the_previous_release_with_any_command_upgrades_it(tmp_path: Path):
+    old = _release_archive(tmp_path)
+    assert len(old.json("search", "报价单")) == 8
+    with sa.create_engine(f"sqlite:///{old.data_dir / 'dossier.db'}").connect() as connection:
+        assert schema_revision(connection) == migrations.HEAD
+
+
+def test_a_database_older_than_the_baseline_gets_the_columns_and_indexes_it_lacks(tmp_path: Path):
+    """Before 0.1.0, Dossier added nullable columns on open; such a database still upgrades."""
+    url = f"sqlite:///{tmp_path / 'older.db'}"
+    older = sa.MetaData()
+    for table in Base.metadata.sorted_tables:
+        columns = [sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                   for c in table.columns if (table.name, c.name) not in
+                   {("messages", "is_bulk"), ("messages", "indexed_at"), ("attachments", "text_status")}]
+        sa.Table(table.name, older, *columns)
+    engine = sa.create_engine(url)
+    older.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO messages (sha256, size, status, is_variant, subject, from_name, from_email, date, "
+            "date_source, \"references\", is_html_only, defects, is_internal, stored_at) VALUES "
+            "('ab', 1, 'ok', 0, 'kept', '', '', '2024-01-01', 'date', '[]', 0, '[]', 0, '2024-01-01')"))
+    engine.dispose()
+
+    engine = make_engine(url)
+    inspector = sa.inspect(engine)
+    assert {"is_bulk", "indexed_at"} <= {c["name"] for c in inspector.get_columns("messages")}
+    assert "ix_messages_indexed_at" in {i["name"] for i in inspector.get_indexes("messages")}
+    assert "text_status" in {c["name"] for c in inspector.get_columns("attachments")}
+    with engine.connect() as connection:
+        assert connection.scalar(sa.text("SELECT subject FROM messages")) == "kept"
+        assert schema_revision(connection) == migrations.HEAD
