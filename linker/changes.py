@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from .domains import normalize_domain, normalize_email
 from .errors import LinkError
-from .models import Contact, Customer, CustomerDomain, Link, LinkOverride
+from .models import Contact, Customer, CustomerDomain, CustomerPerson, Link, LinkOverride
 
 OVERRIDE_ACTIONS = ("pin", "block")
 
@@ -83,8 +83,9 @@ def remove_customer(session: Session, customer: Customer) -> set[int]:
 
 
 def merge_customers(session: Session, source: Customer, target: Customer) -> set[int]:
-    """Fold ``source`` into ``target``: its domains, contacts, custom fields, notes and overrides
-    move over, then ``source`` is removed; return the messages that were linked to ``source``.
+    """Fold ``source`` into ``target``: its domains, contacts, people, custom fields, notes and
+    overrides move over (and its owner, when ``target`` has none), then ``source`` is removed;
+    return the messages that were linked to ``source``.
 
     Raises LinkError when both are the same customer.
     """
@@ -98,6 +99,11 @@ def merge_customers(session: Session, source: Customer, target: Customer) -> set
     for row in list(source.contacts):
         if row.email not in have_emails:
             target.contacts.append(Contact(email=row.email))
+    have_people = {(p.name, p.phone) for p in target.people}
+    for person in list(source.people):
+        if (person.name, person.phone) not in have_people:
+            target.people.append(CustomerPerson(name=person.name, phone=person.phone))
+    target.owner = target.owner or source.owner
     target.fields = {**(source.fields or {}), **(target.fields or {})}
     if source.notes and source.notes not in (target.notes or ""):
         target.notes = "\n".join(n for n in (target.notes, source.notes) if n)

@@ -3,6 +3,8 @@ archives made by earlier releases upgrade in place and stay whole."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import tarfile
 from pathlib import Path
 
@@ -69,11 +71,46 @@ def test_opening_an_archive_of_the_previous_release_with_any_command_upgrades_it
         assert schema_revision(connection) == migrations.HEAD
 
 
+def test_revision_0003_moves_an_owner_field_into_the_owner_column_and_back(tmp_path: Path):
+    from alembic import command
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+        connection.execute(sa.text(
+            "INSERT INTO customers (name, country, notes, fields, created_at) VALUES "
+            "('A', '', '', '{\"负责人\": \"小李\", \"Payment\": \"30 days\"}', '2024-01-01'), "
+            "('B', '', '', '{\"Sales Rep\": \" Tom.Baker@Northwind-Trading.com \"}', '2024-01-01'), "
+            "('C', '', '', '{\"销售额\": \"100\"}', '2024-01-01')"))
+        command.upgrade(alembic_config(connection), "0003")
+        rows = connection.execute(sa.text("SELECT name, owner, fields FROM customers ORDER BY name")).all()
+        assert [(n, o, json.loads(f)) for n, o, f in rows] == [
+            ("A", "小李", {"Payment": "30 days"}), ("B", "tom.baker@northwind-trading.com", {}),
+            ("C", "", {"销售额": "100"}),  # sales figures are no salesperson
+        ]
+        command.downgrade(alembic_config(connection), "0001")
+        rows = connection.execute(sa.text("SELECT name, fields FROM customers ORDER BY name")).all()
+        assert [json.loads(f) for _, f in rows] == [
+            {"Payment": "30 days", "owner": "小李"}, {"owner": "tom.baker@northwind-trading.com"}, {"销售额": "100"},
+        ]
+    engine.dispose()
+
+
+def _baseline_module():
+    path = migrations.SCRIPTS / "versions" / "0001_baseline.py"
+    spec = importlib.util.spec_from_file_location("dossier_migration_0001", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_a_database_older_than_the_baseline_gets_the_columns_and_indexes_it_lacks(tmp_path: Path):
     """Before 0.1.0, Dossier added nullable columns on open; such a database still upgrades."""
     url = f"sqlite:///{tmp_path / 'older.db'}"
+    baseline = sa.MetaData()
+    _baseline_module()._tables(baseline)  # the 0.1.0 schema as the baseline froze it, not today's models
     older = sa.MetaData()
-    for table in Base.metadata.sorted_tables:
+    for table in baseline.sorted_tables:
         columns = [sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
                    for c in table.columns if (table.name, c.name) not in
                    {("messages", "is_bulk"), ("messages", "indexed_at"), ("attachments", "text_status")}]
