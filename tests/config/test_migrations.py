@@ -56,6 +56,9 @@ def test_an_archive_of_the_previous_release_upgrades_on_demand_and_stays_whole(t
     assert "clean" in old.run("check").stdout
     status = old.json("status")
     assert (status["messages"], status["customers"], status["linked"]) == (34, 6, 28)
+    # 0.1.0 kept the sheet's owner column as a custom field; revision 0003 made it the owner.
+    acme = old.json("customers", "show", "Acme")
+    assert (acme["owner"], acme["fields"]) == ("tom.baker@northwind-trading.com", {})
     # The link correction made with 0.1.0 (message fab2a2402153 pinned to Bristol) survives the
     # upgrade and a relink.
     old.run("relink")

@@ -105,6 +105,8 @@ def _reads(run, data: Path, queries: list[str], messages: list[str], customers: 
         yield ["customers", "list", *extra]
     yield ["customers", "conflicts"]
     yield ["customers", "conflicts", "--json"]
+    yield ["customers", "duplicates"]
+    yield ["customers", "duplicates", "--json"]
     for name in customers:
         yield ["customers", "show", name]
         yield ["customers", "show", name, "--json", "--limit", "5"]
@@ -171,6 +173,7 @@ def _writes(customers: list[str], messages: list[str]) -> Iterator[list[str]]:
 def _build(run, data: Path, mailbox: Path, customers_file: Path, account: str) -> list[dict]:
     steps = []
     steps.append(run(data, ["init", "--own-domain", OWN]))
+    steps.append(run(data, ["customers", "import", str(customers_file), "--dry-run"]))
     steps.append(run(data, ["customers", "import", str(customers_file)]))
     steps.append(run(data, ["import", str(mailbox), "--account", account]))
     steps.append(run(data, ["import", str(mailbox), "--account", account, "--json"]))
