@@ -330,9 +330,10 @@ def customers_import(file: Path, mapping: tuple[str, ...], sheet: str | None, dr
     for line in plan.notices():
         click.echo(f"warning: {_safe(line)}", err=True)
     if not dry_run:
-        for p in plan.rows:
-            if p.action in ("create", "update"):
-                click.echo(f"{p.action}d {_safe(p.target)}")
+        for action in ("create", "update"):
+            for p in plan.rows:
+                if p.action == action:
+                    click.echo(f"{action}d {_safe(p.target)}")
     counts = (f"{plan.count('create')} customers added, {plan.count('update')} updated, "
               f"{plan.count('unchanged')} unchanged, {plan.count('skip')} rows skipped")
     click.echo(f"dry run, nothing written: {counts}" if dry_run else f"{counts}; {changed} messages re-linked")
