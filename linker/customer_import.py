@@ -6,13 +6,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from .customers_file import CustomerRow, RowError, SheetReading
 from .duplicates import Duplicate, duplicate_keys, reasons_for
 from .match import Directory, is_freemail, is_internal
+from .models import Customer
 from .records import CustomerRecord, load_customer_records, merge_record
-from .repository import save_customer
+from .repository import store_record
 
 __all__ = ["ImportPlan", "PlannedRow", "import_customers", "is_linkable", "plan_import"]
 
@@ -147,17 +149,27 @@ def plan_import(reading: SheetReading, records: Sequence[CustomerRecord], direct
 
 def import_customers(session: Session, reading: SheetReading, directory: Directory, *, dry_run: bool = False
                      ) -> ImportPlan:
-    """Plan the import of ``reading`` against the stored customers and, unless ``dry_run``, write it
-    (never commits). Return the plan. Raises LinkError only for a value the reading let through
-    that the database refuses."""
+    """Plan the import of ``reading`` against the stored customers and, unless ``dry_run``, write
+    each created or updated customer exactly as planned (never commits). Return the plan."""
     plan = plan_import(reading, load_customer_records(session), directory)
     if dry_run:
         return plan
+    updated = sorted({p.record.id for p in plan.rows if p.action == "update" and p.record and p.record.id})
+    stored: dict[int, Customer] = {}  # loaded with their details in a few queries, not three per row
+    for start in range(0, len(updated), 500):
+        stored.update((c.id, c) for c in session.scalars(
+            select(Customer).where(Customer.id.in_(updated[start:start + 500])).options(
+                selectinload(Customer.domains), selectinload(Customer.contacts), selectinload(Customer.people))))
+    created: dict[str, Customer] = {}  # customers this import creates, by name (a later row may update one)
     for p in plan.rows:
-        if p.action in ("create", "update") and isinstance(p.row, CustomerRow):
-            row = p.row
-            save_customer(session, p.target, domains=row.domains, emails=row.emails, owner=row.owner,
-                          people=row.people, country=row.country, notes=row.notes, fields=row.fields)
+        if p.action not in ("create", "update") or p.record is None:
+            continue
+        record = p.record
+        customer = stored[record.id] if record.id is not None else created.get(_name(record.name))
+        customer = store_record(session, record, customer)
+        if record.id is None:
+            created[_name(record.name)] = customer
+    session.flush()
     return plan
 
 

@@ -53,24 +53,34 @@ def save_customer(
     domains = [_normalised(d, normalize_domain, "domain", where) for d in domains]
     emails = [_normalised(e, normalize_email, "e-mail address", where) for e in emails]
     customer = _customer_named(session, name)
-    created = customer is None
-    if customer is None:
-        customer = Customer(name=name, country="", notes="", owner="", fields={},
-                            created_at=datetime.now(timezone.utc).replace(tzinfo=None))
-        session.add(customer)
-        before = CustomerRecord(None, name)
-    else:
-        before = record_of(customer)
+    before = CustomerRecord(None, name) if customer is None else record_of(customer)
     after = merge_record(before, domains=domains, emails=emails, owner=normalize_owner(owner), people=people,
                          country=country, notes=notes, fields=fields)
-    customer.country, customer.notes, customer.owner = after.country, after.notes, after.owner
-    if after.fields != before.fields:
-        customer.fields = dict(after.fields)
-    customer.domains.extend(CustomerDomain(domain=d) for d in after.domains if d not in before.domains)
-    customer.contacts.extend(Contact(email=e) for e in after.emails if e not in before.emails)
-    customer.people.extend(CustomerPerson(name=p.name, phone=p.phone) for p in after.people[len(before.people):])
+    stored = store_record(session, after, customer)
     session.flush()
-    return customer, created
+    return stored, customer is None
+
+
+def store_record(session: Session, record: CustomerRecord, customer: Customer | None = None) -> Customer:
+    """Make ``customer`` (a new one when None) hold ``record``: name, owner, country, notes and fields
+    replaced; the domains, addresses and people it lacks added (none removed). Values must be
+    normalised. Does not flush, so a caller writing many customers pays for one flush."""
+    if customer is None:
+        customer = Customer(name=record.name, country="", notes="", owner="", fields={},
+                            created_at=datetime.now(timezone.utc).replace(tzinfo=None))
+        session.add(customer)
+        before = CustomerRecord(None, record.name)
+    else:
+        before = record_of(customer)
+    customer.name, customer.country, customer.notes, customer.owner = (
+        record.name, record.country, record.notes, record.owner)
+    if record.fields != before.fields:
+        customer.fields = dict(record.fields)
+    customer.domains.extend(CustomerDomain(domain=d) for d in record.domains if d not in before.domains)
+    customer.contacts.extend(Contact(email=e) for e in record.emails if e not in before.emails)
+    have = set(before.people)
+    customer.people.extend(CustomerPerson(name=p.name, phone=p.phone) for p in record.people if p not in have)
+    return customer
 
 
 def _normalised(raw: str, normalize, kind: str, where: str) -> str:
@@ -81,10 +91,13 @@ def _normalised(raw: str, normalize, kind: str, where: str) -> str:
 
 
 def _customer_named(session: Session, name: str) -> Customer | None:
-    """The customer called ``name``, ignoring case (in Python: SQL's lower() folds only ASCII on SQLite)."""
-    exact = session.scalar(select(Customer).where(Customer.name == name))
-    if exact is not None:
-        return exact
+    """The customer called ``name``, ignoring case."""
+    found = session.scalar(select(Customer).where(Customer.name == name)) or session.scalar(
+        select(Customer).where(func.lower(Customer.name) == name.lower()).order_by(Customer.id).limit(1))
+    if found is not None or not any(not c.isascii() and c.lower() != c.upper() for c in name):
+        return found
+    # SQLite's lower() folds only ASCII: "ÖKO" and "öko" are compared in Python. Only names with
+    # cased non-ASCII letters get here (not Chinese ones), so an import of thousands stays linear.
     wanted = name.casefold()
     match = next((cid for cid, cname in session.execute(select(Customer.id, Customer.name))
                   if cname.casefold() == wanted), None)
