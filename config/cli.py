@@ -548,8 +548,7 @@ def customers_duplicates(as_json: bool) -> None:
     if not found:
         click.echo("No likely duplicates among the customers.")
     for d in found:
-        why = ", ".join(f"same {kind} {value}" if kind != "name" else "same name" for kind, value in d.reasons)
-        click.echo(_safe(f"{d.customers[0]} / {d.customers[1]}: {why}\n  {d.merge_command}"))
+        click.echo(_safe(f"{d.customers[0]} / {d.customers[1]}: {d.why}\n  {d.merge_command}"))
 
 
 def _customer_json(customer: Customer, activity) -> dict:

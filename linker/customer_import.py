@@ -68,8 +68,7 @@ class ImportPlan:
             lines.append(self._mapping_hint())
         for p in self.rows:
             for d in p.duplicates:
-                why = ", ".join(f"same {kind} {value}" if kind != "name" else "same name" for kind, value in d.reasons)
-                lines.append(f"{where(p.row)}: {p.target} is likely a duplicate of {d.customers[0]} ({why}); "
+                lines.append(f"{where(p.row)}: {p.target} is likely a duplicate of {d.customers[0]} ({d.why}); "
                              f"to merge: {d.merge_command}")
         return lines
 

@@ -40,6 +40,11 @@ class Duplicate:
     reasons: tuple[tuple[str, str], ...]
 
     @property
+    def why(self) -> str:
+        """``same domain acme.com, same name``."""
+        return ", ".join(f"same {kind} {value}" if kind != "name" else "same name" for kind, value in self.reasons)
+
+    @property
     def merge_command(self) -> str:
         return f"dossier customers merge {shlex.quote(self.customers[1])} {shlex.quote(self.customers[0])}"
 
