@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -148,7 +148,12 @@ class Importer:
         self.account = account
         self.report = ImportReport()
         self._started = time.monotonic()
-        self._indexer = _ChildIndexer(archive) if USE_INDEX_PROCESS else _Indexer(archive)
+        # Messages of this run re-linked by a later batch (a reply stored before the message it
+        # answers): the documents already queued for them are out of date, so they must not be
+        # marked indexed when those are committed; index_pending re-indexes them at the end.
+        self._stale: set[int] = set()
+        indexer = _ChildIndexer if USE_INDEX_PROCESS else _Indexer
+        self._indexer = indexer(archive, stale=self._stale)
 
     def __enter__(self) -> Importer:
         self.archive.raw.remove_partial()  # left by a killed run; writers hold the write lock
@@ -175,7 +180,8 @@ class Importer:
         written = self.archive.raw.put_many([item.data for item in items])
         stored = [(item, sha) for item, (sha, _) in zip(items, written, strict=True)]
         self.report.seen += len(stored)
-        documents, ids = _import_batch(self.archive, stored, self.account, self.directory, self.report)
+        documents, ids, relinked = _import_batch(self.archive, stored, self.account, self.directory, self.report)
+        self._stale |= relinked
         self._indexer.add(documents, new=True)
         return ids
 
@@ -192,9 +198,9 @@ def _import_batch(
     account: str,
     directory: Directory,
     report: ImportReport,
-) -> tuple[list[tuple[int, Document]], list[int]]:
-    """Save one batch in one transaction; return the index documents of the new messages
-    and the ids of every message in the batch."""
+) -> tuple[list[tuple[int, Document]], list[int], set[int]]:
+    """Save one batch in one transaction; return the index documents of the new messages,
+    the ids of every message in the batch, and the ids of earlier messages it re-linked."""
     now = _utcnow()
     outcomes: list[_Outcome] = []
     ids: list[int] = []
@@ -224,9 +230,9 @@ def _import_batch(
         session.flush()
         # A reply stored before the message it answers inherits that message's links now.
         replies = relink_replies(session, directory, [o.message for o in outcomes])
-        new = {o.message.id for o in outcomes}
-        _set_indexed_at(session, sorted(replies - new), None)  # re-indexed at the end of the run
-        return _documents(session, outcomes), ids
+        relinked = replies - {o.message.id for o in outcomes}
+        _set_indexed_at(session, sorted(relinked), None)  # re-indexed at the end of the run
+        return _documents(session, outcomes), ids, relinked
 
 
 def _store_message(
@@ -382,10 +388,11 @@ class _Indexer:
     the end; after each commit the messages are marked indexed. On an error the uncommitted
     documents are dropped and their messages stay unindexed for :func:`index_pending`."""
 
-    def __init__(self, archive: Archive) -> None:
+    def __init__(self, archive: Archive, *, stale: Set[int] = frozenset()) -> None:
         self.archive = archive
         self.writer = None
         self.pending: list[int] = []
+        self.stale = stale  # never marked indexed: their documents are out of date
 
     def __enter__(self) -> _Indexer:
         return self
@@ -409,7 +416,7 @@ class _Indexer:
         self.writer = None
         ids, self.pending = self.pending, []
         with self.archive.sessions.begin() as session:
-            _set_indexed_at(session, ids, _utcnow())
+            _set_indexed_at(session, [i for i in ids if i not in self.stale], _utcnow())
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
@@ -431,9 +438,10 @@ class _ChildIndexer:
     process (:class:`config.workers.IndexProcess`), started with the first documents. Each
     commit the child reports marks its messages indexed, in this process's database session."""
 
-    def __init__(self, archive: Archive) -> None:
+    def __init__(self, archive: Archive, *, stale: Set[int] = frozenset()) -> None:
         self.archive = archive
         self.process: IndexProcess | None = None
+        self.stale = stale  # never marked indexed: their documents are out of date
 
     def __enter__(self) -> _ChildIndexer:
         return self
@@ -453,7 +461,7 @@ class _ChildIndexer:
 
     def _mark_indexed(self, ids: list[int]) -> None:
         with self.archive.sessions.begin() as session:
-            _set_indexed_at(session, ids, _utcnow())
+            _set_indexed_at(session, [i for i in ids if i not in self.stale], _utcnow())
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.process is None:

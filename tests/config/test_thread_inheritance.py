@@ -50,8 +50,11 @@ def _assert_thread_found_by_customer(d: Dossier) -> None:
     assert check["clean"], d.run("check", expect=None).output
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20 item 6: an earlier batch's document is marked indexed")
-def test_replies_stored_before_their_parent_in_earlier_batches_of_the_same_run(acme: Dossier, tmp_path: Path):
+@pytest.mark.parametrize("index_process", [True, False], ids=["child-writer", "in-process-writer"])
+def test_replies_stored_before_their_parent_in_earlier_batches_of_the_same_run(
+    acme: Dossier, tmp_path: Path, monkeypatch, index_process: bool
+):
+    monkeypatch.setattr("config.pipeline.USE_INDEX_PROCESS", index_process)
     report = acme.json("import", _folder(tmp_path / "mail", REPLY2, REPLY, PARENT))
     assert report["stored"] == 3
     _assert_thread_found_by_customer(acme)

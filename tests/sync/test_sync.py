@@ -305,3 +305,16 @@ def test_a_uid_the_server_listed_but_did_not_return_is_retried(archive_dir, dove
     assert second["fetched"] == 1 and second["stored"] == 1 and second["gaps"] == 0
     assert _counts(archive_dir) == (5, 5)
     assert archive_dir.json("sync")["fetched"] == 0
+
+
+def test_a_reply_fetched_in_a_batch_before_its_parent_inherits_its_customer(archive_dir, dovecot, monkeypatch):
+    """Issue 20 item 6 as a sync meets it: the reply has the lower UID, so an earlier batch."""
+    from tests.config.test_thread_inheritance import PARENT, REPLY
+
+    monkeypatch.setattr("ingest.imap.FETCH_COUNT", 1)
+    archive_dir.run("customers", "add", "Acme Industrial", "--domain", "acme-industrial.com")
+    dovecot.append("INBOX", [REPLY, PARENT])
+    assert archive_dir.json("sync")["stored"] == 2
+    found = archive_dir.json("search", "fifty", "--customer", "Acme")
+    assert [h["subject"] for h in found] == ["Re: Pump order"]
+    assert archive_dir.json("check")["clean"]
