@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ingest.clock import utcnow as _utcnow
+
 from .settings import ConfigError, init_data_dir, load_settings, loose_permissions
 
 if TYPE_CHECKING:
@@ -521,10 +523,6 @@ def _parse_duration(value: str | None, option: str) -> timedelta | None:
     if not number.isdigit():
         raise click.BadParameter(f"{value!r} is not a duration; use e.g. 90d, 12w, 6m or 1y", param_hint=option)
     return timedelta(days=int(number) * units[unit])
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _days(delta: timedelta | None) -> float | None:

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,7 @@ from ingest import (
     RawStoreError,
     detect_kind,
     iter_source,
+    utcnow,
 )
 from linker import Directory, affected_messages, customers_by_message, link_message, relink, relink_replies
 
@@ -60,9 +61,6 @@ def extract_attachments(attachments):
 
     return extract(attachments)
 
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 @dataclass
 class ImportReport:
@@ -201,7 +199,7 @@ def _import_batch(
 ) -> tuple[list[tuple[int, Document]], list[int], set[int]]:
     """Save one batch in one transaction; return the index documents of the new messages,
     the ids of every message in the batch, and the ids of earlier messages it re-linked."""
-    now = _utcnow()
+    now = utcnow()
     outcomes: list[_Outcome] = []
     ids: list[int] = []
     with archive.sessions.begin() as session:
@@ -416,7 +414,7 @@ class _Indexer:
         self.writer = None
         ids, self.pending = self.pending, []
         with self.archive.sessions.begin() as session:
-            _set_indexed_at(session, [i for i in ids if i not in self.stale], _utcnow())
+            _set_indexed_at(session, [i for i in ids if i not in self.stale], utcnow())
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
@@ -461,7 +459,7 @@ class _ChildIndexer:
 
     def _mark_indexed(self, ids: list[int]) -> None:
         with self.archive.sessions.begin() as session:
-            _set_indexed_at(session, [i for i in ids if i not in self.stale], _utcnow())
+            _set_indexed_at(session, [i for i in ids if i not in self.stale], utcnow())
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.process is None:
@@ -515,7 +513,7 @@ def index_pending(archive: Archive) -> int:
             skipped = [m.id for m in messages if m.id not in indexed]
             if skipped:  # no longer parses: mark it so it is not retried on every run
                 with archive.sessions.begin() as session:
-                    _set_indexed_at(session, skipped, _utcnow())
+                    _set_indexed_at(session, skipped, utcnow())
             done += len(docs)
 
 
@@ -524,7 +522,7 @@ def reindex(archive: Archive, progress: Progress = no_progress) -> int:
 
     The new index is built beside the live one and swapped in when complete.
     """
-    started = _utcnow()
+    started = utcnow()
 
     def documents() -> Iterator[tuple[int, Document]]:
         with archive.sessions() as session:

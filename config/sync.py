@@ -17,11 +17,10 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from sqlalchemy import select, update
 
-from ingest import FolderState, Message, MessageCopy, RawItem
+from ingest import FolderState, Message, MessageCopy, RawItem, utcnow
 from ingest.imap import (
     FolderInfo,
     ImapAccount,
@@ -40,10 +39,6 @@ log = logging.getLogger(__name__)
 
 #: A folder whose UIDVALIDITY changed this many times is reported as unstable.
 UNSTABLE_UIDVALIDITY = 3
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 # ---------------------------------------------------------------------------- credentials
@@ -294,7 +289,7 @@ def _sync_folder(
             state = FolderState(account=account, folder=folder.raw, name=folder.name, last_uid=0, gaps=[],
                                 uidvalidity_changes=0)
             session.add(state)
-        state.last_attempt_at = _utcnow()
+        state.last_attempt_at = utcnow()
         remap = state.uidvalidity is not None and state.uidvalidity != status.uidvalidity
         if remap:
             state.uidvalidity_changes = (state.uidvalidity_changes or 0) + 1
@@ -324,7 +319,7 @@ def _sync_folder(
         state.name = folder.name
         last_uid = state.last_uid
         if unchanged and not flags_changed:
-            state.last_success_at, state.last_error = _utcnow(), None
+            state.last_success_at, state.last_error = utcnow(), None
             state.exists = status.exists
             report.unchanged = True
             return report
@@ -455,7 +450,7 @@ def _finish(archive, account: str, folder: FolderInfo, status, cursor: int, gaps
             # Only a complete pass may let the next one skip the folder on unchanged UIDNEXT/MODSEQ.
             state.uidnext = status.uidnext
             state.highestmodseq = status.highestmodseq
-            state.last_success_at = _utcnow()
+            state.last_success_at = utcnow()
             state.last_error = None
 
 
@@ -471,5 +466,5 @@ def _record_error(archive: Archive, account: str, folder: str, name: str, error:
             state = FolderState(account=account, folder=folder, name=name, last_uid=0, gaps=[],
                                 uidvalidity_changes=0)
             session.add(state)
-        state.last_attempt_at = _utcnow()
+        state.last_attempt_at = utcnow()
         state.last_error = error

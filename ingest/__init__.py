@@ -6,6 +6,7 @@ from .lazy import lazy_exports
 # touches: the message tables load SQLAlchemy's ORM (about 0.3 s), the parser mail-parser,
 # BeautifulSoup and charset-normalizer (about 0.15 s); `dossier --help` needs none of them.
 _EXPORTS = {
+    "clock": ("utcnow",),
     "errors": ("IngestError", "ParseError", "RawStoreError", "SourceError"),
     "extract": ("AttachmentText", "ExtractLimits", "extract_attachments"),
     "message": ("ROLES", "Address", "Attachment", "ParsedMessage", "Participant", "RawItem"),
@@ -53,6 +54,7 @@ __all__ = [
     "quote_term",
     "split_reply",
     "thread_of",
+    "utcnow",
 ]
 
 
