@@ -908,9 +908,7 @@ def _thread_rows(session, hits: list[dict], limit: int) -> list[dict]:
     """Hits folded into their conversations, in the order of each conversation's best hit."""
     from sqlalchemy import select
 
-    from ingest import Message
-
-    from .threads import find_thread
+    from ingest import Message, find_thread
 
     threads: list[dict] = []
     seen: dict[int, dict] = {}
@@ -1150,9 +1148,8 @@ def thread_command(message_id: str, as_json: bool) -> None:
     转发:, 答复: …) to the same subject between the same people within 180 days. MESSAGE_ID
     is the id search prints or a Message-ID header.
     """
+    from ingest import find_thread
     from linker import customer_names, customers_by_message
-
-    from .threads import find_thread
 
     archive = _open_archive()
     with archive.sessions() as session:

@@ -17,7 +17,7 @@ _EXPORTS = {
     "replies": ("split_reply",),
     "sources": ("count_messages", "detect_kind", "iter_source"),
     "store": ("RawStore", "hash_bytes"),
-    "threads": ("ThreadItem", "group_threads", "normalize_subject", "thread_of"),
+    "threads": ("ThreadItem", "find_thread", "group_threads", "normalize_subject", "thread_of"),
 }
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "detect_kind",
     "extract_attachments",
     "find_amounts",
+    "find_thread",
     "group_threads",
     "hash_bytes",
     "iter_source",
