@@ -9,7 +9,6 @@ indexed (picked up by :func:`index_pending` at the start of the next run).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import sys
 import time
@@ -19,21 +18,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from index import Document, build_document
 from ingest import (
-    AttachmentRow,
     Message,
-    MessageCopy,
     ParsedMessage,
     ParseError,
-    ParticipantRow,
     RawItem,
     RawStoreError,
+    add_copy,
     detect_kind,
     iter_source,
+    mark_variants,
+    save_participants,
+    set_indexed_at,
+    store_failed,
+    store_message,
     utcnow,
 )
 from linker import Directory, affected_messages, customers_by_message, link_message, relink, relink_replies
@@ -216,20 +218,20 @@ def _import_batch(
                 if parsed is not None:
                     outcomes.append(_Outcome(message, parsed))
             placed.append((item, message))
-        _mark_variants(session, [o.message for o in outcomes])
+        mark_variants(session, [o.message for o in outcomes])
         session.flush()  # one flush gives every new message its id
-        _save_participants(session, outcomes)
+        save_participants(session, [(o.message, o.parsed) for o in outcomes])
         for outcome in outcomes:
             if link_message(session, outcome.message, outcome.parsed.participants, directory, is_new=True):
                 report.linked += 1
         for item, message in placed:
-            _add_copy(session, message, account, item, now)
+            add_copy(session, message, account, item, now)
             ids.append(message.id)
         session.flush()
         # A reply stored before the message it answers inherits that message's links now.
         replies = relink_replies(session, directory, [o.message for o in outcomes])
         relinked = replies - {o.message.id for o in outcomes}
-        _set_indexed_at(session, sorted(relinked), None)  # re-indexed at the end of the run
+        set_indexed_at(session, sorted(relinked), None)  # re-indexed at the end of the run
         return _documents(session, outcomes), ids, relinked
 
 
@@ -243,103 +245,14 @@ def _store_message(
     except Exception as exc:  # a parser bug must not lose the message: keep it as failed
         log.exception("parser crashed on %s", item.origin)
         return _failed(session, item, sha, now, report, f"parser error: {type(exc).__name__}: {exc}"), None
-    sender = parsed.sender
-    if (parsed.date is None or parsed.date_source == "import") and item.internaldate is not None:
-        parsed = dataclasses.replace(parsed, date=item.internaldate, date_offset=0, date_source="server")
-    message = Message(
-        sha256=sha,
-        size=len(item.data),
-        status="ok",
-        header_message_id=(parsed.message_id or None) and parsed.message_id[:998],
-        subject=parsed.subject,
-        from_name=sender.name if sender else "",
-        from_email=sender.email if sender else "",
-        date=parsed.date.replace(tzinfo=None) if parsed.date else now,
-        date_offset=parsed.date_offset,
-        date_source=parsed.date_source or "import",
-        in_reply_to=parsed.in_reply_to and parsed.in_reply_to[:998],
-        references=list(parsed.references),
-        is_html_only=parsed.is_html_only,
-        defects=list(parsed.defects),
-        is_bulk=parsed.is_bulk,
-        stored_at=now,
-    )
-    message.copies = []  # new: known empty, so adding a copy needs no lookup
-    message.attachments = [
-        AttachmentRow(filename=a.filename, content_type=a.content_type, size=a.size)
-        for a in parsed.attachments
-    ]
-    session.add(message)
     report.stored += 1
-    return message, parsed
-
-
-def _save_participants(session: Session, outcomes: Sequence[_Outcome]) -> None:
-    """Insert the new messages' participant rows in one statement (once they have ids): as
-    ORM objects they were a tenth of an import's time, and nothing in the batch reads them back."""
-    rows = [
-        {"message_id": o.message.id, "role": p.role, "name": p.address.name,
-         "email": p.address.email, "domain": p.address.domain}
-        for o in outcomes
-        for p in o.parsed.participants
-    ]
-    if rows:
-        session.execute(insert(ParticipantRow), rows)
-
-
-def _mark_variants(session: Session, new: Sequence[Message]) -> None:
-    """Mark messages that share a Message-ID header but differ in bytes (stored before, or in
-    this batch) as variants, with one query per batch."""
-    by_header: dict[str, list[Message]] = {}
-    for message in new:
-        if message.header_message_id:
-            by_header.setdefault(message.header_message_id, []).append(message)
-    if not by_header:
-        return
-    headers = list(by_header)
-    with session.no_autoflush:
-        for start in range(0, len(headers), 500):
-            for other in session.scalars(
-                select(Message).where(Message.header_message_id.in_(headers[start:start + 500]))
-            ):
-                by_header[other.header_message_id].append(other)
-    for group in by_header.values():
-        if len({m.sha256 for m in group}) > 1:
-            for message in group:
-                message.is_variant = True
+    return store_message(session, item, sha, parsed, now), parsed
 
 
 def _failed(session: Session, item: RawItem, sha: str, now: datetime, report: ImportReport, reason: str) -> Message:
-    message = Message(
-        sha256=sha, size=len(item.data), status="failed", error=reason,
-        date=now, date_source="import", stored_at=now, references=[], defects=[], copies=[],
-    )
-    session.add(message)
     report.failed += 1
     report.failures.append((item.origin, reason))
-    log.warning("stored %s as failed: %s", item.origin, reason)
-    return message
-
-
-def _add_copy(session: Session, message: Message, account: str, item: RawItem, now: datetime) -> None:
-    copy = next((c for c in message.copies if c.account == account and c.folder == item.folder), None)
-    if copy is None and message.stored_at != now:  # stored by an earlier run: look in the database
-        copy = session.scalar(
-            select(MessageCopy).where(
-                MessageCopy.message_id == message.id,
-                MessageCopy.account == account,
-                MessageCopy.folder == item.folder,
-            )
-        )
-    if copy is None:
-        copy = MessageCopy(account=account, folder=item.folder, origin=item.origin, found_at=now)
-        message.copies.append(copy)
-    if item.uid is not None:  # IMAP: the copy follows the server's current UID and flags
-        copy.uid = item.uid
-        copy.origin = item.origin
-        copy.flags = list(item.flags)
-        copy.internaldate = item.internaldate.replace(tzinfo=None) if item.internaldate else None
-        copy.labels = list(item.labels) or None
+    return store_failed(session, item, sha, now, reason)
 
 
 def _documents(session: Session, outcomes: list[_Outcome]) -> list[tuple[int, Document]]:
@@ -369,12 +282,6 @@ def _document(message: Message, parsed: ParsedMessage, customers: Iterable[int])
         accounts=[c.account for c in message.copies],
         attachment_texts=[(t.filename, t.text) for t in texts if t.text],
     )
-
-
-def _set_indexed_at(session: Session, ids: Sequence[int], value: datetime | None) -> None:
-    """Mark messages indexed at ``value`` (None: waiting to be indexed), in bounded IN lists."""
-    for start in range(0, len(ids), 500):
-        session.execute(update(Message).where(Message.id.in_(ids[start:start + 500])).values(indexed_at=value))
 
 
 #: Documents written between index commits in a long run; each commit makes them searchable.
@@ -414,7 +321,7 @@ class _Indexer:
         self.writer = None
         ids, self.pending = self.pending, []
         with self.archive.sessions.begin() as session:
-            _set_indexed_at(session, [i for i in ids if i not in self.stale], utcnow())
+            set_indexed_at(session, [i for i in ids if i not in self.stale], utcnow())
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
@@ -459,7 +366,7 @@ class _ChildIndexer:
 
     def _mark_indexed(self, ids: list[int]) -> None:
         with self.archive.sessions.begin() as session:
-            _set_indexed_at(session, [i for i in ids if i not in self.stale], utcnow())
+            set_indexed_at(session, [i for i in ids if i not in self.stale], utcnow())
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.process is None:
@@ -513,7 +420,7 @@ def index_pending(archive: Archive) -> int:
             skipped = [m.id for m in messages if m.id not in indexed]
             if skipped:  # no longer parses: mark it so it is not retried on every run
                 with archive.sessions.begin() as session:
-                    _set_indexed_at(session, skipped, utcnow())
+                    set_indexed_at(session, skipped, utcnow())
             done += len(docs)
 
 
@@ -583,7 +490,7 @@ def relink_all(archive: Archive, message_ids: Iterable[int] | None = None) -> in
     with archive.sessions.begin() as session:
         report = relink(session, archive.directory(session), message_ids)
         changed = sorted(report.changed)
-        _set_indexed_at(session, changed, None)
+        set_indexed_at(session, changed, None)
     index_pending(archive)
     return len(changed)
 
@@ -599,7 +506,7 @@ def change_customers(archive: Archive, change: Callable[[Session], Iterable[int]
     """
     with archive.sessions.begin() as session:
         relinked, changed = apply_customer_change(archive, session, change)
-        _set_indexed_at(session, changed, None)
+        set_indexed_at(session, changed, None)
     if changed:
         index_pending(archive)
     log.info("customer change: %d messages re-linked, %d changed", relinked, len(changed))
