@@ -28,10 +28,13 @@ from ingest import (
     ParseError,
     RawItem,
     RawStoreError,
+    Reading,
     add_copy,
     detect_kind,
     iter_source,
     mark_variants,
+    read_message,
+    record_reading,
     save_participants,
     set_indexed_at,
     store_failed,
@@ -44,6 +47,8 @@ from .archive import Archive, Progress, no_progress
 from .settings import check_writable
 
 if TYPE_CHECKING:
+    from ingest import Attachment, AttachmentText
+
     from .workers import IndexProcess
 
 log = logging.getLogger(__name__)
@@ -58,10 +63,17 @@ def parse_message(raw: bytes) -> ParsedMessage:
     return parse(raw)
 
 
-def extract_attachments(attachments):
+def extract_attachments(attachments: Sequence[Attachment]) -> tuple[AttachmentText, ...]:
     from ingest import extract_attachments as extract
 
     return extract(attachments)
+
+
+def read_raw(raw: bytes) -> tuple[ParsedMessage, Reading]:
+    """Parse a stored message and read it once: its text, its attachments' text, its quotes.
+    Raises ParseError."""
+    parsed = parse_message(raw)
+    return parsed, read_message(parsed, extract_attachments(parsed.attachments))
 
 
 @dataclass
@@ -87,10 +99,13 @@ class ImportReport:
         }
 
 
-@dataclass
-class _Outcome:
-    message: Message
+@dataclass(frozen=True)
+class _Read:
+    """A new message as read before its batch's transaction: parsed and read, or why it failed."""
+
     parsed: ParsedMessage | None
+    reading: Reading | None = None
+    error: str = ""
 
 
 #: A batch is also cut when its raw messages reach this size, so a run of huge messages
@@ -202,85 +217,84 @@ def _import_batch(
     """Save one batch in one transaction; return the index documents of the new messages,
     the ids of every message in the batch, and the ids of earlier messages it re-linked."""
     now = utcnow()
-    outcomes: list[_Outcome] = []
-    ids: list[int] = []
+    # Parsing and reading attachments are a batch's slow part: done before the write transaction.
+    read = _read_new(archive, batch)
+    new: list[tuple[Message, _Read]] = []
+    placed: list[tuple[RawItem, Message]] = []
     with archive.sessions.begin() as session:
         shas = list({sha for _, sha in batch})
         known = {m.sha256: m for m in session.scalars(select(Message).where(Message.sha256.in_(shas)))}
-        placed: list[tuple[RawItem, Message]] = []
         for item, sha in batch:
             message = known.get(sha)
             if message is not None:
                 report.duplicates += 1
             else:
-                message, parsed = _store_message(session, item, sha, now, report)
-                known[sha] = message
-                if parsed is not None:
-                    outcomes.append(_Outcome(message, parsed))
+                outcome = read.get(sha) or _read_item(item)
+                message = known[sha] = _store(session, item, sha, outcome, now, report)
+                if outcome.parsed is not None:
+                    new.append((message, outcome))
             placed.append((item, message))
-        mark_variants(session, [o.message for o in outcomes])
+        mark_variants(session, [m for m, _ in new])
         session.flush()  # one flush gives every new message its id
-        save_participants(session, [(o.message, o.parsed) for o in outcomes])
-        for outcome in outcomes:
-            if link_message(session, outcome.message, outcome.parsed.participants, directory, is_new=True):
+        save_participants(session, [(m, r.parsed) for m, r in new])
+        for message, outcome in new:
+            if link_message(session, message, outcome.parsed.participants, directory, is_new=True):
                 report.linked += 1
         for item, message in placed:
             add_copy(session, message, account, item, now)
-            ids.append(message.id)
         session.flush()
         # A reply stored before the message it answers inherits that message's links now.
-        replies = relink_replies(session, directory, [o.message for o in outcomes])
-        relinked = replies - {o.message.id for o in outcomes}
+        replies = relink_replies(session, directory, [m for m, _ in new])
+        relinked = replies - {m.id for m, _ in new}
         set_indexed_at(session, sorted(relinked), None)  # re-indexed at the end of the run
-        return _documents(session, outcomes), ids, relinked
+        return _documents(session, new), [m.id for _, m in placed], relinked
 
 
-def _store_message(
-    session: Session, item: RawItem, sha: str, now: datetime, report: ImportReport
-) -> tuple[Message, ParsedMessage | None]:
+def _read_new(archive: Archive, batch: Sequence[tuple[RawItem, str]]) -> dict[str, _Read]:
+    """The messages of ``batch`` not stored yet, parsed and read (by SHA-256)."""
+    with archive.sessions() as session:
+        stored = set(session.scalars(select(Message.sha256).where(Message.sha256.in_({sha for _, sha in batch}))))
+    read: dict[str, _Read] = {}
+    for item, sha in batch:
+        if sha not in stored and sha not in read:
+            read[sha] = _read_item(item)
+    return read
+
+
+def _read_item(item: RawItem) -> _Read:
     try:
-        parsed = parse_message(item.data)
+        return _Read(*read_raw(item.data))
     except ParseError as exc:
-        return _failed(session, item, sha, now, report, str(exc)), None
+        return _Read(None, error=str(exc))
     except Exception as exc:  # a parser bug must not lose the message: keep it as failed
         log.exception("parser crashed on %s", item.origin)
-        return _failed(session, item, sha, now, report, f"parser error: {type(exc).__name__}: {exc}"), None
+        return _Read(None, error=f"parser error: {type(exc).__name__}: {exc}")
+
+
+def _store(session: Session, item: RawItem, sha: str, outcome: _Read, now: datetime, report: ImportReport) -> Message:
+    if outcome.parsed is None:
+        report.failed += 1
+        report.failures.append((item.origin, outcome.error))
+        return store_failed(session, item, sha, now, outcome.error)
     report.stored += 1
-    return store_message(session, item, sha, parsed, now), parsed
+    return store_message(session, item, sha, outcome.parsed, outcome.reading, now)
 
 
-def _failed(session: Session, item: RawItem, sha: str, now: datetime, report: ImportReport, reason: str) -> Message:
-    report.failed += 1
-    report.failures.append((item.origin, reason))
-    return store_failed(session, item, sha, now, reason)
+def _documents(session: Session, new: Sequence[tuple[Message, _Read]]) -> list[tuple[int, Document]]:
+    customers = customers_by_message(session, [m.id for m, _ in new])
+    return [(m.id, _document(m, r.parsed, r.reading, customers.get(m.id, ()))) for m, r in new]
 
 
-def _documents(session: Session, outcomes: list[_Outcome]) -> list[tuple[int, Document]]:
-    ids = [o.message.id for o in outcomes]
-    customers = customers_by_message(session, ids)
-    return [
-        (o.message.id, _document(o.message, o.parsed, customers.get(o.message.id, ())))
-        for o in outcomes
-    ]
-
-
-def _document(message: Message, parsed: ParsedMessage, customers: Iterable[int]) -> Document:
-    """The index document of a stored message (import, pending and reindex all come here);
-    reads its attachments' text and records on each attachment row how that went."""
-    texts = extract_attachments(parsed.attachments)
-    rows = message.attachments
-    if len(rows) == len(texts):  # rows are saved in the parser's order
-        for row, text in zip(rows, texts, strict=True):
-            if row.text_status != text.status:
-                row.text_status = text.status
+def _document(message: Message, parsed: ParsedMessage, reading: Reading, customers: Iterable[int]) -> Document:
+    """The index document of a stored message (import, pending and reindex all come here)."""
     return build_document(
         message.sha256,
         parsed,
+        reading,
         date=message.date,
         customers=customers,
         folders=[c.folder for c in message.copies],
         accounts=[c.account for c in message.copies],
-        attachment_texts=[(t.filename, t.text) for t in texts if t.text],
     )
 
 
@@ -390,11 +404,12 @@ def _documents_for(archive: Archive, session: Session, messages: Sequence[Messag
     with session.no_autoflush:
         for message in messages:
             try:
-                parsed = parse_message(archive.raw.get(message.sha256))
+                parsed, reading = read_raw(archive.raw.get(message.sha256))
             except (ParseError, RawStoreError) as exc:  # one lost blob must not stop a reindex
                 log.warning("message %s cannot be indexed: %s", message.short_id, exc)
                 continue
-            docs.append((message.id, _document(message, parsed, customers.get(message.id, ()))))
+            record_reading(message, reading)
+            docs.append((message.id, _document(message, parsed, reading, customers.get(message.id, ()))))
     return docs
 
 

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from .message import ParsedMessage, RawItem
 from .models import AttachmentRow, Message, MessageCopy, ParticipantRow
+from .reading import Reading
 
-__all__ = ["add_copy", "mark_variants", "save_participants", "set_indexed_at", "store_failed", "store_message"]
+__all__ = ["add_copy", "mark_variants", "record_reading", "save_participants", "set_indexed_at", "store_failed",
+           "store_message"]
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +26,12 @@ MAX_HEADER_ID = 998
 IN_CHUNK = 500
 
 
-def store_message(session: Session, item: RawItem, sha: str, parsed: ParsedMessage, now: datetime) -> Message:
+def store_message(
+    session: Session, item: RawItem, sha: str, parsed: ParsedMessage, reading: Reading, now: datetime
+) -> Message:
     """Add the row of a new message that parsed, with its attachments' rows (in the parser's
-    order); its participants follow with :func:`save_participants` once it has an id.
+    order) and what ``reading`` found of them; its participants follow with
+    :func:`save_participants` once it has an id.
 
     A message without a usable date gets the server's INTERNALDATE (IMAP), else ``now``."""
     date, offset, source = parsed.date, parsed.date_offset, parsed.date_source
@@ -55,8 +60,20 @@ def store_message(session: Session, item: RawItem, sha: str, parsed: ParsedMessa
     message.attachments = [
         AttachmentRow(filename=a.filename, content_type=a.content_type, size=a.size) for a in parsed.attachments
     ]
+    record_reading(message, reading)
     session.add(message)
     return message
+
+
+def record_reading(message: Message, reading: Reading) -> None:
+    """Keep on ``message``'s attachment rows how reading each one's text went (a re-index reads
+    the message again and records it anew)."""
+    rows = message.attachments
+    if len(rows) != len(reading.text_statuses):  # not read, or rows of another parser version
+        return
+    for row, status in zip(rows, reading.text_statuses, strict=True):
+        if row.text_status != status:
+            row.text_status = status
 
 
 def store_failed(session: Session, item: RawItem, sha: str, now: datetime, reason: str) -> Message:

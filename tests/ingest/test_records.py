@@ -14,9 +14,12 @@ from ingest import (
     ParticipantRow,
     RawItem,
     add_copy,
+    extract_attachments,
     hash_bytes,
     mark_variants,
     parse_message,
+    read_message,
+    record_reading,
     save_participants,
     set_indexed_at,
     store_failed,
@@ -33,7 +36,8 @@ def _item(raw: bytes, folder: str = "INBOX", **imap) -> RawItem:
 
 def _store(session: Session, raw: bytes, **imap) -> Message:
     item = _item(raw, **imap)
-    message = store_message(session, item, hash_bytes(raw), parse_message(raw), NOW)
+    parsed = parse_message(raw)
+    message = store_message(session, item, hash_bytes(raw), parsed, read_message(parsed), NOW)
     session.flush()
     return message
 
@@ -52,10 +56,25 @@ def test_a_parsed_message_is_stored_with_its_attachments_and_nothing_is_committe
     assert (message.date, message.date_source, message.stored_at) == (datetime(2024, 3, 5, 9, 30), "date", NOW)
     assert [(a.filename, a.content_type) for a in message.attachments] == [
         ("Q7.pdf", "application/pdf"), ("a.txt", "text/plain")]
+    assert [a.text_status for a in message.attachments] == [None, None]  # their text was not read
     assert message.copies == []
     assert _committed(session, Message) == 0
     session.commit()
     assert _committed(session, Message) == 1
+
+
+def test_how_each_attachment_was_read_is_kept_on_its_row(session: Session):
+    raw = make_message(attachments=(("broken.pdf", b"%PDF-1.4 not really", "application/pdf"),
+                                    ("note.txt", "单价 88 美元".encode(), "text/plain")))
+    parsed = parse_message(raw)
+    reading = read_message(parsed, extract_attachments(parsed.attachments))
+    message = store_message(session, _item(raw), hash_bytes(raw), parsed, reading, NOW)
+    statuses = [a.text_status for a in message.attachments]
+    assert statuses[0].startswith("failed:") and statuses[1] == "ok"
+    for row in message.attachments:  # as for mail stored before attachment text was read
+        row.text_status = None
+    record_reading(message, reading)  # what a re-index does
+    assert [a.text_status for a in message.attachments] == statuses
 
 
 def test_a_message_without_a_date_takes_the_imap_internaldate_else_the_import_time(session: Session):
@@ -125,7 +144,7 @@ def test_indexed_marks_cover_any_number_of_ids(session: Session):
     parsed = parse_message(raw)
     for n in range(1203):  # more than two IN lists' worth
         body = raw + b"\n" * n
-        store_message(session, _item(body), hash_bytes(body), parsed, NOW)
+        store_message(session, _item(body), hash_bytes(body), parsed, read_message(parsed), NOW)
     session.flush()
     ids = list(session.scalars(select(Message.id)))
     set_indexed_at(session, ids, NOW)
