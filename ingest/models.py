@@ -79,22 +79,29 @@ class Message(Base):
 
 
 class MessageCopy(Base):
-    """Where a message was found: account and folder (one row per distinct place)."""
+    """Where a message was found: account and folder (one row per distinct place). On IMAP the
+    place is the account and the server's own folder name (``mailbox``), the message there is
+    (``uidvalidity``, ``uid``): see ``ingest.folders``."""
 
     __tablename__ = "message_copies"
     __table_args__ = (
-        UniqueConstraint("message_id", "account", "folder"),
-        Index("ix_message_copies_place_uid", "account", "folder", "uid"),
+        UniqueConstraint("message_id", "account", "mailbox", name="uq_message_copies_place"),
+        Index("ix_message_copies_imap", "account", "mailbox", "uidvalidity", "uid"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     account: Mapped[str] = mapped_column(String(200))
+    # The folder as people read it (IMAP: decoded); shown and searched.
     folder: Mapped[str] = mapped_column(String(1000))
+    # The source's own name for the folder: on IMAP the server's (modified UTF-7), else ``folder``.
+    mailbox: Mapped[str] = mapped_column(String(1000))
     origin: Mapped[str] = mapped_column(Text)
     found_at: Mapped[datetime] = mapped_column(DateTime)
-    # IMAP copies only: the UID under the folder's current UIDVALIDITY, the flags and
-    # INTERNALDATE (naive UTC) the server reported, and Gmail labels.
+    # IMAP copies only: the UID and the UIDVALIDITY it belongs to (kept when the folder's
+    # UIDVALIDITY changes, until a re-scan finds the message again), the flags and INTERNALDATE
+    # (naive UTC) the server reported, and Gmail labels.
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     uid: Mapped[int | None] = mapped_column(BigInteger)
     flags: Mapped[list | None] = mapped_column(JSON)
     internaldate: Mapped[datetime | None] = mapped_column(DateTime)

@@ -122,21 +122,25 @@ def mark_variants(session: Session, new: Sequence[Message]) -> None:
 
 
 def add_copy(session: Session, message: Message, account: str, item: RawItem, now: datetime) -> MessageCopy:
-    """Record that ``message`` was found in ``item``'s folder of ``account`` (once per folder);
-    an IMAP copy follows the server's current UID, flags, INTERNALDATE and labels."""
-    copy = next((c for c in message.copies if c.account == account and c.folder == item.folder), None)
+    """Record that ``message`` was found in ``item``'s folder of ``account`` (once per folder,
+    by the source's own name for it); an IMAP copy follows the server's current UIDVALIDITY,
+    UID, flags, INTERNALDATE and labels."""
+    mailbox = item.mailbox or item.folder
+    copy = next((c for c in message.copies if c.account == account and c.mailbox == mailbox), None)
     if copy is None and message.stored_at != now:  # stored by an earlier run: look in the database
         copy = session.scalar(
             select(MessageCopy).where(
                 MessageCopy.message_id == message.id,
                 MessageCopy.account == account,
-                MessageCopy.folder == item.folder,
+                MessageCopy.mailbox == mailbox,
             )
         )
     if copy is None:
-        copy = MessageCopy(account=account, folder=item.folder, origin=item.origin, found_at=now)
+        copy = MessageCopy(account=account, folder=item.folder, mailbox=mailbox, origin=item.origin, found_at=now)
         message.copies.append(copy)
     if item.uid is not None:
+        copy.folder = item.folder
+        copy.uidvalidity = item.uidvalidity
         copy.uid = item.uid
         copy.origin = item.origin
         copy.flags = list(item.flags)

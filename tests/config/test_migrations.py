@@ -3,6 +3,7 @@ archives made by earlier releases upgrade in place and stay whole."""
 
 from __future__ import annotations
 
+import importlib
 import tarfile
 from pathlib import Path
 
@@ -72,8 +73,10 @@ def test_opening_an_archive_of_the_previous_release_with_any_command_upgrades_it
 def test_a_database_older_than_the_baseline_gets_the_columns_and_indexes_it_lacks(tmp_path: Path):
     """Before 0.1.0, Dossier added nullable columns on open; such a database still upgrades."""
     url = f"sqlite:///{tmp_path / 'older.db'}"
+    release = sa.MetaData()
+    importlib.import_module("config.migrations.versions.0001_baseline")._tables(release)  # 0.1.0's schema
     older = sa.MetaData()
-    for table in Base.metadata.sorted_tables:
+    for table in release.sorted_tables:
         columns = [sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
                    for c in table.columns if (table.name, c.name) not in
                    {("messages", "is_bulk"), ("messages", "indexed_at"), ("attachments", "text_status")}]
@@ -95,3 +98,56 @@ def test_a_database_older_than_the_baseline_gets_the_columns_and_indexes_it_lack
     with engine.connect() as connection:
         assert connection.scalar(sa.text("SELECT subject FROM messages")) == "kept"
         assert schema_revision(connection) == migrations.HEAD
+
+
+def test_revision_0002_gives_existing_copies_their_server_folder_name_and_uidvalidity(tmp_path: Path):
+    from alembic import command
+
+    from config.db import upgrade_schema
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'at-0001.db'}", upgrade=False)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+        for n in (1, 2):
+            connection.execute(sa.text(
+                "INSERT INTO messages (id, sha256, size, status, is_variant, subject, from_name, from_email, date, "
+                "date_source, \"references\", is_html_only, defects, is_internal, stored_at) VALUES "
+                f"({n}, '{n}', 1, 'ok', 0, '', '', '', '2024-01-01', 'date', '[]', 0, '[]', 0, '2024-01-01')"))
+        connection.execute(sa.text(
+            "INSERT INTO folder_states (account, folder, name, uidvalidity, last_uid, \"exists\", gaps, "
+            "uidvalidity_changes) VALUES ('work', 'Customers/&Ti1W,VuiYjc-', 'Customers/中国客户', 7, 3, 2, '[]', 0)"))
+        for message_id, account, folder, uid in ((1, "work", "Customers/中国客户", 3),
+                                                 (2, "work", "Customers/中国客户", None),  # cleared by a rescan
+                                                 (1, "work", "Archive", None),  # imported from a Maildir
+                                                 (2, "local", "Customers/中国客户", None)):  # another account
+            connection.execute(sa.text(
+                "INSERT INTO message_copies (message_id, account, folder, origin, found_at, uid) VALUES "
+                "(:m, :a, :f, '', '2024-01-01', :u)"), {"m": message_id, "a": account, "f": folder, "u": uid})
+
+    assert upgrade_schema(engine) == ("0001", migrations.HEAD)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT message_id, account, folder, mailbox, uidvalidity, uid FROM message_copies ORDER BY id")).all()
+    assert rows == [
+        (1, "work", "Customers/中国客户", "Customers/&Ti1W,VuiYjc-", 7, 3),
+        (2, "work", "Customers/中国客户", "Customers/&Ti1W,VuiYjc-", None, None),
+        (1, "work", "Archive", "Archive", None, None),
+        (2, "local", "Customers/中国客户", "Customers/中国客户", None, None),
+    ]
+    # And back: 0002's downgrade restores 0001's schema (compared below) and keeps the rows.
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0001")
+    reference = make_engine(f"sqlite:///{tmp_path / 'plain-0001.db'}", upgrade=False)
+    with reference.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+
+    def schema(engine: sa.Engine) -> tuple:
+        inspector = sa.inspect(engine)
+        return ([c["name"] for c in inspector.get_columns("message_copies")],
+                sorted(i["name"] for i in inspector.get_indexes("message_copies")),
+                [u["column_names"] for u in inspector.get_unique_constraints("message_copies")])
+
+    assert schema(engine) == schema(reference)
+    assert upgrade_schema(engine) == ("0001", migrations.HEAD)
+    with engine.connect() as connection:
+        assert connection.scalar(sa.text("SELECT count(*) FROM message_copies")) == 4

@@ -118,6 +118,41 @@ def test_uidvalidity_change_rescans_without_duplicates(archive_dir, dovecot):
     assert state.uidvalidity_changes == 1 and state.last_uid == 7
 
 
+def test_a_copy_is_keyed_by_the_server_folder_name_and_keeps_the_uidvalidity_of_its_uid(archive_dir, dovecot):
+    dovecot.append("Customers/中国客户", [_message(n) for n in range(3)])
+    archive_dir.run("sync")
+
+    def places() -> dict[str, tuple]:
+        archive = Archive(load_settings(archive_dir.data_dir))
+        with archive.sessions() as session:
+            rows = session.execute(select(Message.header_message_id, MessageCopy.mailbox, MessageCopy.folder,
+                                          MessageCopy.uidvalidity, MessageCopy.uid)
+                                   .join(MessageCopy, MessageCopy.message_id == Message.id)).all()
+            state = session.scalars(select(FolderState).where(FolderState.name == "Customers/中国客户")).one()
+        archive.close()
+        return {r[0]: tuple(r[1:]) for r in rows}, state
+
+    copies, state = places()
+    assert state.folder == "Customers/&Ti1W,VuiYjc-" and state.name == "Customers/中国客户"
+    first = state.uidvalidity
+    assert copies == {f"msg{n}@acme-industrial.com": ("Customers/&Ti1W,VuiYjc-", "Customers/中国客户", first, n + 1)
+                      for n in range(3)}
+
+    with dovecot.client() as client:  # a new UIDVALIDITY, and message 2 is no longer there
+        client.delete_folder("Customers/中国客户")
+    dovecot.append("Customers/中国客户", [_message(n) for n in (1, 0)])
+    report = archive_dir.json("sync")
+    assert (report["remapped"], report["fetched"]) == (2, 0)
+    copies, state = places()
+    assert state.uidvalidity != first
+    assert copies["msg0@acme-industrial.com"][2:] == (state.uidvalidity, 2)
+    assert copies["msg1@acme-industrial.com"][2:] == (state.uidvalidity, 1)
+    assert copies["msg2@acme-industrial.com"][2:] == (first, 3)  # still true of the folder it was in
+    again = archive_dir.json("sync")
+    assert again["unchanged"] == again["folders"] and again["fetched"] == 0
+    assert archive_dir.json("search", "", "--limit", "5")[0]["folders"] == ["work:Customers/中国客户"]
+
+
 def test_uid_search_quirk_and_response_line_limit(archive_dir, dovecot, monkeypatch):
     """`UID SEARCH UID n:*` returns the newest message even when nothing is new, and a big
     folder's SEARCH would exceed imaplib's line limit: searching in UID windows handles both."""
