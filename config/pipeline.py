@@ -153,8 +153,8 @@ class Importer:
 
     Items are cut into batches (``batch_size`` messages or :data:`BATCH_BYTES`); each batch is
     written to the raw store, then saved in one transaction. One index writer serves the whole
-    run. :meth:`add_batch` commits one batch at once, for callers (IMAP sync) that move a
-    cursor after each batch.
+    run. :meth:`add_batch` commits one batch at once, with the caller's own writes (an IMAP
+    sync's cursor) in the same transaction.
     """
 
     def __init__(self, archive: Archive, account: str) -> None:
@@ -189,13 +189,15 @@ class Importer:
         if batch:
             self.add_batch(batch)
 
-    def add_batch(self, items: Sequence[RawItem]) -> list[int]:
+    def add_batch(self, items: Sequence[RawItem], *, with_batch: Callable[[Session], None] | None = None) -> list[int]:
         """Store, save and queue for indexing one batch; return its messages' ids (in order).
-        When this returns, the batch is committed to the database."""
+        When this returns, the batch is committed to the database, together with what
+        ``with_batch(session)`` wrote in its transaction."""
         written = self.archive.raw.put_many([item.data for item in items])
         stored = [(item, sha) for item, (sha, _) in zip(items, written, strict=True)]
         self.report.seen += len(stored)
-        documents, ids, relinked = _import_batch(self.archive, stored, self.account, self.directory, self.report)
+        documents, ids, relinked = _import_batch(self.archive, stored, self.account, self.directory, self.report,
+                                                 with_batch)
         self._stale |= relinked
         self._indexer.add(documents, new=True)
         return ids
@@ -213,9 +215,11 @@ def _import_batch(
     account: str,
     directory: Directory,
     report: ImportReport,
+    with_batch: Callable[[Session], None] | None = None,
 ) -> tuple[list[tuple[int, Document]], list[int], set[int]]:
-    """Save one batch in one transaction; return the index documents of the new messages,
-    the ids of every message in the batch, and the ids of earlier messages it re-linked."""
+    """Save one batch in one transaction (with the caller's ``with_batch`` writes); return the
+    index documents of the new messages, the ids of every message in the batch, and the ids of
+    earlier messages it re-linked."""
     now = utcnow()
     # Parsing and reading attachments are a batch's slow part: done before the write transaction.
     read = _read_new(archive, batch)
@@ -247,6 +251,8 @@ def _import_batch(
         replies = relink_replies(session, directory, [m for m, _ in new])
         relinked = replies - {m.id for m, _ in new}
         set_indexed_at(session, sorted(relinked), None)  # re-indexed at the end of the run
+        if with_batch is not None:
+            with_batch(session)
         return _documents(session, new), [m.id for _, m in placed], relinked
 
 

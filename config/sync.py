@@ -1,11 +1,11 @@
 """IMAP sync: one pass over configured accounts, through the same pipeline as ``dossier import``.
 
-Per folder: EXAMINE it, compare UIDVALIDITY / UIDNEXT / HIGHESTMODSEQ with the stored cursor
-(unchanged folders cost one command), list the UIDs above the cursor in windows, skip those
-already stored, fetch the rest in batches bounded by count and bytes, hand each batch to the
-:class:`~config.pipeline.Importer` (raw store -> parse -> link -> index, committed), then move
-the cursor. The cursor never passes a UID that is not stored, so a pass that dies anywhere
-resumes where it stopped.
+Per folder: EXAMINE it and let ``ingest.decide_folder`` compare UIDVALIDITY / UIDNEXT /
+HIGHESTMODSEQ with the stored cursor (unchanged folders cost one command), list the UIDs above
+the cursor in windows, skip those already stored, fetch the rest in batches bounded by count and
+bytes, and hand each batch to the :class:`~config.pipeline.Importer` (raw store -> parse -> link
+-> index), which commits it together with the cursor moved over it. The cursor never passes a
+UID that is not stored, so a pass that dies anywhere resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
 
 from ingest import (
     FolderAction,
@@ -225,13 +227,14 @@ class _LazyImporter:
         self.archive, self.account = archive, account
         self._importer: Importer | None = None
 
-    def add_batch(self, items: list[RawItem]) -> tuple[int, int]:
-        """Store one batch; return how many were new and how many already archived."""
+    def add_batch(self, items: list[RawItem], with_batch: Callable[[Session], None]) -> tuple[int, int]:
+        """Store one batch, committing ``with_batch``'s writes with it; return how many were new
+        and how many already archived."""
         if self._importer is None:
             self._importer = Importer(self.archive, self.account).__enter__()
         report = self._importer.report
         before = (report.stored, report.duplicates)
-        self._importer.add_batch(items)
+        self._importer.add_batch(items, with_batch=with_batch)
         return report.stored - before[0], report.duplicates - before[1]
 
     def close(self) -> None:
@@ -336,17 +339,22 @@ def _sync_folder(
             )
             for fetched in connection.fetch(batch)
         ]
+        stored.update(item.uid for item in items)
+        # The cursor moves over what is stored (never past a UID that is not), committed with the batch.
+        cursor, _ = advance_cursor(plan.fetch_after, [u for u in listed if u <= batch[-1]], stored)
+
+        def move_cursor(session: Session, cursor: int = cursor) -> None:
+            save_cursor(session, key, cursor)
+
         if items:
-            new, known = importer.add_batch(items)
+            new, known = importer.add_batch(items, move_cursor)
             report.stored += new
             report.duplicates += known
+        else:
+            with archive.sessions.begin() as session:
+                move_cursor(session)
         report.fetched += len(items)
-        stored.update(item.uid for item in items)
         progress.advance(len(batch))
-        # Committed: move the cursor over what is stored (never past a UID that is not).
-        cursor, _ = advance_cursor(plan.fetch_after, [u for u in listed if u <= batch[-1]], stored)
-        with archive.sessions.begin() as session:
-            save_cursor(session, key, cursor)
     progress.done()
     cursor, gaps = advance_cursor(plan.fetch_after, listed, stored)
     if stopped:

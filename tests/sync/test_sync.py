@@ -205,6 +205,26 @@ def test_connection_drop_mid_pass_resumes_without_loss(archive_dir, dovecot, mon
     assert archive_dir.json("sync")["fetched"] == 0
 
 
+def test_each_batch_commits_with_the_cursor_moved_over_it(archive_dir, dovecot, monkeypatch):
+    monkeypatch.setattr("ingest.imap.FETCH_COUNT", 10)
+    dovecot.append("INBOX", [_message(n) for n in range(30)])
+    settings = load_settings(archive_dir.data_dir)
+    archive = Archive(settings)
+    seen: list[tuple[int, int]] = []
+
+    class WatchCommits(SyncProgress):
+        def advance(self, count):  # called once the batch is committed
+            with archive.sessions() as session:  # what another process would see now
+                stored = session.scalar(select(func.count()).select_from(Message))
+                cursor = session.scalar(select(FolderState.last_uid).where(FolderState.folder == "INBOX"))
+            seen.append((stored, cursor))
+
+    report = sync(archive, settings.accounts, progress=WatchCommits())
+    archive.close()
+    assert report.errors == []
+    assert seen == [(10, 10), (20, 20), (30, 30)]
+
+
 def test_a_failed_pass_keeps_what_it_fetched_and_the_next_one_completes(archive_dir, dovecot, monkeypatch):
     monkeypatch.setattr("ingest.imap.FETCH_COUNT", 10)
     dovecot.append("INBOX", [_message(n) for n in range(40)])
