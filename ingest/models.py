@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -59,6 +60,9 @@ class Message(Base):
     # List or robot mail (see ParsedMessage.is_bulk): links by exact address only. NULL on rows
     # stored before the column existed reads as False.
     is_bulk: Mapped[bool | None] = mapped_column(Boolean, default=False)
+    # The quote word that tagged the message when it was read (ingest.reading; subject before
+    # files); NULL: not a quote.
+    quote_term: Mapped[str | None] = mapped_column(Text)
     stored_at: Mapped[datetime] = mapped_column(DateTime)
     # Set once the message's document is committed to the search index.
     indexed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
@@ -141,9 +145,11 @@ class AttachmentRow(Base):
     filename: Mapped[str] = mapped_column(Text, default="")
     content_type: Mapped[str] = mapped_column(String(255), default="")
     size: Mapped[int] = mapped_column(BigInteger, default=0)
-    # How reading its text for the index went ("ok", "empty", "skipped: …", "failed: …",
-    # "truncated: …"; see ingest.extract); NULL until the message is indexed.
+    # How reading its text went ("ok", "empty", "skipped: …", "failed: …", "truncated: …"; see
+    # ingest.extract); NULL for rows stored before attachment text was read.
     text_status: Mapped[str | None] = mapped_column(Text)
+    # Named or titled as a quote (ingest.reading's quote_files).
+    is_quote: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     message: Mapped[Message] = relationship(back_populates="attachments")
 

@@ -66,8 +66,15 @@ def store_message(
 
 
 def record_reading(message: Message, reading: Reading) -> None:
-    """Keep on ``message``'s attachment rows how reading each one's text went (a re-index reads
-    the message again and records it anew)."""
+    """Keep on ``message``'s rows what reading it found: its quote term, which attachments are
+    quotes, how reading each one's text went (a re-index reads the message again and records
+    it anew)."""
+    if message.quote_term != reading.quote_term:
+        message.quote_term = reading.quote_term
+    files = set(reading.quote_files)
+    for row in message.attachments:
+        if row.is_quote is not (row.filename in files):
+            row.is_quote = row.filename in files
     rows = message.attachments
     if len(rows) != len(reading.text_statuses):  # not read, or rows of another parser version
         return

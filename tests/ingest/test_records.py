@@ -152,3 +152,16 @@ def test_indexed_marks_cover_any_number_of_ids(session: Session):
     set_indexed_at(session, ids[:600], None)
     assert session.scalar(select(func.count()).where(Message.indexed_at.is_(None))) == 600
     assert _committed(session, Message) == 0
+
+
+def test_the_quote_reading_found_is_kept_on_the_message_and_its_attachments(session: Session):
+    raw = make_message(subject="Documents", attachments=(("Q8.txt", b"PROFORMA INVOICE\nEUR 300", "text/plain"),
+                                                         ("terms.txt", b"Delivery terms", "text/plain")))
+    parsed = parse_message(raw)
+    reading = read_message(parsed, extract_attachments(parsed.attachments))
+    message = store_message(session, _item(raw), hash_bytes(raw), parsed, reading, NOW)
+    session.flush()
+    assert message.quote_term == "pro forma invoice"
+    assert [(a.filename, a.is_quote) for a in message.attachments] == [("Q8.txt", True), ("terms.txt", False)]
+    record_reading(message, read_message(parsed))  # read again without attachment text: no longer a quote
+    assert message.quote_term is None and not any(a.is_quote for a in message.attachments)

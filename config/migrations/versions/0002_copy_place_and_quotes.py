@@ -1,4 +1,5 @@
-"""A folder copy is keyed by the source's own folder name and keeps the UIDVALIDITY of its UID.
+"""A folder copy is keyed by the source's own folder name and keeps the UIDVALIDITY of its UID; a
+message keeps the quote term its reading found, an attachment whether it is a quote.
 
 Revision ID: 0002
 Revises: 0001
@@ -14,6 +15,12 @@ Existing rows: an IMAP copy is recognised by its folder state (same account, ``f
 equal to the copy's decoded folder) and takes that state's raw name, and, when it has a UID, the
 state's UIDVALIDITY (the UID was kept under the current one; copies whose UID an earlier
 UIDVALIDITY change cleared stay without). Every other copy's mailbox is its folder.
+
+``messages.quote_term`` (NULL: not a quote) and ``attachments.is_quote`` keep what reading a
+message found (``ingest.reading``), so that the customer dossier reads them instead of looking
+for quotes again. Existing rows get them from the subject and the attachments' file names, as
+the dossier computed them until now, with this release's quote words; titles inside attachments
+count from the next ``dossier reindex``, which reads every message again.
 """
 
 from __future__ import annotations
@@ -56,7 +63,44 @@ def _fill() -> None:
     ))
 
 
+def _mark_quotes() -> None:
+    from ingest.quotes import quote_term  # a data migration: the quote words of this release
+
+    bind = op.get_bind()
+    attachments = sa.table("attachments", sa.column("id"), sa.column("message_id"), sa.column("filename"),
+                           sa.column("is_quote"))
+    messages = sa.table("messages", sa.column("id"), sa.column("status"), sa.column("subject"),
+                        sa.column("quote_term"))
+    quote_files: list[int] = []
+    file_terms: dict[int, str] = {}  # message id -> the term of its first quote file
+    rows = bind.execute(sa.select(attachments.c.id, attachments.c.message_id, attachments.c.filename)
+                        .order_by(attachments.c.id))
+    for attachment_id, message_id, filename in rows:
+        term = quote_term(filename or "")
+        if term:
+            quote_files.append(attachment_id)
+            file_terms.setdefault(message_id, term)
+    for start in range(0, len(quote_files), 500):
+        bind.execute(attachments.update().where(attachments.c.id.in_(quote_files[start:start + 500]))
+                     .values(is_quote=True))
+    terms = []
+    for message_id, subject in bind.execute(sa.select(messages.c.id, messages.c.subject)
+                                            .where(messages.c.status == "ok")):
+        term = quote_term(subject or "") or file_terms.get(message_id)
+        if term:
+            terms.append({"message": message_id, "term": term})
+    if terms:
+        bind.execute(messages.update().where(messages.c.id == sa.bindparam("message"))
+                     .values(quote_term=sa.bindparam("term")), terms)
+
+
 def upgrade() -> None:
+    with op.batch_alter_table("messages") as batch:
+        batch.add_column(sa.Column("quote_term", sa.Text, nullable=True))
+    with op.batch_alter_table("attachments") as batch:
+        batch.add_column(sa.Column("is_quote", sa.Boolean, nullable=False, server_default=sa.false()))
+    _mark_quotes()
+
     old_unique = _unique_name(["message_id", "account", "folder"])
     with op.batch_alter_table("message_copies") as batch:
         batch.add_column(sa.Column("mailbox", sa.String(1000), nullable=True))
@@ -87,3 +131,7 @@ def downgrade() -> None:
         batch.create_index("ix_message_copies_place_uid", ["account", "folder", "uid"])
         batch.drop_column("uidvalidity")
         batch.drop_column("mailbox")
+    # Never re-create messages on SQLite (a batch's copy-and-rename): dropping the old table would
+    # cascade to every row that references it. ALTER TABLE DROP COLUMN needs SQLite 3.35.
+    op.drop_column("attachments", "is_quote")
+    op.drop_column("messages", "quote_term")
