@@ -1,10 +1,12 @@
 """The import pipeline in one place: source -> raw store -> parse -> rows -> link -> index.
 
-Per batch: raw bytes are written to the raw store first, then one database
-transaction saves messages, participants, folder copies and links, then the index
-documents are committed, then the messages are marked indexed. A crash at any point
-leaves raw blobs without rows (harmless, reused on the next run) or rows not yet
-indexed (picked up by :func:`index_pending` at the start of the next run).
+Per batch: raw bytes are written to the raw store first; the new messages are parsed and
+read once (attachment text, quotes: ``ingest.read_message``) before any write transaction
+opens; then one database transaction saves messages, participants, folder copies and links
+(and a caller's own writes, such as an IMAP cursor); then the index documents are committed,
+then the messages are marked indexed. A crash at any point leaves raw blobs without rows
+(harmless, reused on the next run) or rows not yet indexed (picked up by :func:`index_pending`
+at the start of the next run).
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def extract_attachments(attachments: Sequence[Attachment]) -> tuple[AttachmentTe
     return extract(attachments)
 
 
-def read_raw(raw: bytes) -> tuple[ParsedMessage, Reading]:
+def _read_raw(raw: bytes) -> tuple[ParsedMessage, Reading]:
     """Parse a stored message and read it once: its text, its attachments' text, its quotes.
     Raises ParseError."""
     parsed = parse_message(raw)
@@ -220,9 +222,9 @@ def _import_batch(
     """Save one batch in one transaction (with the caller's ``with_batch`` writes); return the
     index documents of the new messages, the ids of every message in the batch, and the ids of
     earlier messages it re-linked."""
-    now = utcnow()
     # Parsing and reading attachments are a batch's slow part: done before the write transaction.
     read = _read_new(archive, batch)
+    now = utcnow()
     new: list[tuple[Message, _Read]] = []
     placed: list[tuple[RawItem, Message]] = []
     with archive.sessions.begin() as session:
@@ -269,7 +271,7 @@ def _read_new(archive: Archive, batch: Sequence[tuple[RawItem, str]]) -> dict[st
 
 def _read_item(item: RawItem) -> _Read:
     try:
-        return _Read(*read_raw(item.data))
+        return _Read(*_read_raw(item.data))
     except ParseError as exc:
         return _Read(None, error=str(exc))
     except Exception as exc:  # a parser bug must not lose the message: keep it as failed
@@ -410,7 +412,7 @@ def _documents_for(archive: Archive, session: Session, messages: Sequence[Messag
     with session.no_autoflush:
         for message in messages:
             try:
-                parsed, reading = read_raw(archive.raw.get(message.sha256))
+                parsed, reading = _read_raw(archive.raw.get(message.sha256))
             except (ParseError, RawStoreError) as exc:  # one lost blob must not stop a reindex
                 log.warning("message %s cannot be indexed: %s", message.short_id, exc)
                 continue

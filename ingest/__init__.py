@@ -1,4 +1,4 @@
-"""Ingest: mail sources -> raw store -> parsed messages, and the message tables."""
+"""Ingest: mail sources -> raw store -> parsed and read messages; message tables and rows; IMAP folder state."""
 
 from .lazy import lazy_exports
 
