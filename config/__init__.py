@@ -11,10 +11,9 @@ _EXPORTS = {
     "archive": ("Archive",),
     "pipeline": ("ImportReport", "import_paths", "index_pending", "reindex", "relink_all"),
     "settings": ("ConfigError", "Settings", "init_data_dir", "load_settings"),
-    "threads": ("find_thread",),
 }
 
-__all__ = ["Archive", "ConfigError", "Settings", "find_thread", "init_data_dir", "load_settings",
+__all__ = ["Archive", "ConfigError", "Settings", "init_data_dir", "load_settings",
            "ImportReport", "import_paths", "index_pending", "reindex", "relink_all"]
 
 

@@ -222,7 +222,9 @@ def _check_links(archive: Archive, report: CheckReport, repair: bool) -> None:
 
 def _check_index(archive: Archive, report: CheckReport, repair: bool) -> None:
     """Every stored ok message has exactly one index document with its customers; no document lacks a row."""
-    from .pipeline import _set_indexed_at, index_pending, reindex
+    from ingest import set_indexed_at
+
+    from .pipeline import index_pending, reindex
 
     try:
         documents = list(archive.index.stored_documents())
@@ -277,7 +279,7 @@ def _check_index(archive: Archive, report: CheckReport, repair: bool) -> None:
                 writer.delete(doc_id)
     if to_index:
         with archive.sessions.begin() as session:
-            _set_indexed_at(session, to_index, None)
+            set_indexed_at(session, to_index, None)
         index_pending(archive)  # replaces each document (delete by id, then add)
     for finding in findings:
         finding.repaired = True

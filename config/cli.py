@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ingest.clock import utcnow as _utcnow
+
 from .settings import ConfigError, init_data_dir, load_settings, loose_permissions
 
 if TYPE_CHECKING:
@@ -588,10 +590,6 @@ def _parse_duration(value: str | None, option: str) -> timedelta | None:
     return timedelta(days=int(number) * units[unit])
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 def _days(delta: timedelta | None) -> float | None:
     return None if delta is None else round(delta.total_seconds() / 86400, 1)
 
@@ -984,9 +982,7 @@ def _thread_rows(session, hits: list[dict], limit: int) -> list[dict]:
     """Hits folded into their conversations, in the order of each conversation's best hit."""
     from sqlalchemy import select
 
-    from ingest import Message
-
-    from .threads import find_thread
+    from ingest import Message, find_thread
 
     threads: list[dict] = []
     seen: dict[int, dict] = {}
@@ -1226,9 +1222,8 @@ def thread_command(message_id: str, as_json: bool) -> None:
     转发:, 答复: …) to the same subject between the same people within 180 days. MESSAGE_ID
     is the id search prints or a Message-ID header.
     """
+    from ingest import find_thread
     from linker import customer_names, customers_by_message
-
-    from .threads import find_thread
 
     archive = _open_archive()
     with archive.sessions() as session:

@@ -53,11 +53,8 @@ def upgrade_schema(engine: Engine) -> tuple[str | None, str]:
             before = schema_revision(connection)
         if before == migrations.HEAD:
             return before, before
-        from alembic import command
-
         try:
-            with engine.begin() as connection:
-                command.upgrade(migrations.alembic_config(connection), "head")
+            run_migrations(engine, "upgrade", "head")
         except (DatabaseError, OperationalError):
             # Another process opening the same archive may have upgraded it first.
             with engine.connect() as connection:
@@ -72,6 +69,32 @@ def upgrade_schema(engine: Engine) -> tuple[str | None, str]:
     if before is not None:
         log.info("upgraded the database schema from revision %s to %s", before, migrations.HEAD)
     return before, migrations.HEAD
+
+
+def run_migrations(engine: Engine, action: str, target: str) -> None:
+    """Run Alembic's ``upgrade`` or ``downgrade`` to ``target`` in one transaction.
+
+    On SQLite, foreign keys are off while it runs: a batch migration re-creates a table, and
+    dropping the old one with foreign keys on would cascade-delete every row that points at it
+    (a customer's domains and links, a message's copies). The keys are checked before commit.
+    """
+    from alembic import command
+
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # no effect inside a transaction
+            connection.commit()
+        try:
+            with connection.begin():
+                getattr(command, action)(migrations.alembic_config(connection), target)
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise ConfigError(f"the migration to revision {target} left rows pointing at nothing; "
+                                      "nothing was changed, please report this")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

@@ -10,20 +10,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+
+from ingest import utcnow
 
 from .domains import normalize_domain, normalize_email
 from .errors import LinkError
 from .models import Contact, Customer, CustomerDomain, CustomerPerson, Link, LinkOverride
 
 OVERRIDE_ACTIONS = ("pin", "block")
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def edit_customer(
@@ -126,9 +123,9 @@ def set_override(session: Session, message_id: int, customer_id: int, action: st
     row = session.scalar(select(LinkOverride).where(
         LinkOverride.message_id == message_id, LinkOverride.customer_id == customer_id))
     if row is None:
-        session.add(LinkOverride(message_id=message_id, customer_id=customer_id, action=action, created_at=_now()))
+        session.add(LinkOverride(message_id=message_id, customer_id=customer_id, action=action, created_at=utcnow()))
     else:
-        row.action, row.created_at = action, _now()
+        row.action, row.created_at = action, utcnow()
     session.flush()
 
 

@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 from index import Document, SearchIndex, build_document  # noqa: E402
 from index.analysis import _index_positions  # noqa: E402  (IndexPositions' fast path, unencoded)
 from index.store import _fields, make_schema  # noqa: E402  (the writer's own field mapping)
-from ingest import RawItem, extract_attachments, hash_bytes, iter_source, parse_message  # noqa: E402
+from ingest import RawItem, extract_attachments, hash_bytes, iter_source, parse_message, read_message  # noqa: E402
 
 #: The importer's child writer (config.workers.IndexProcess) and its commit interval
 #: (config.pipeline.INDEX_PROCESS_COMMIT_EVERY).
@@ -129,7 +129,7 @@ def read_items(path: Path, limit: int) -> list[RawItem]:
 
 def build_documents(items: Sequence[RawItem]) -> tuple[list[Document], dict[str, float], int]:
     """Each item's Document as the importer builds it (config.pipeline: parse, then
-    extract_attachments, then build_document); no customers (linking needs the database)."""
+    extract_attachments, then read_message and build_document); no customers (linking needs the database)."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     docs: list[Document] = []
     parse_s = extract_s = build_s = 0.0
@@ -148,10 +148,10 @@ def build_documents(items: Sequence[RawItem]) -> tuple[list[Document], dict[str,
             build_document(
                 hash_bytes(item.data),
                 parsed,
+                read_message(parsed, texts),
                 date=parsed.date.replace(tzinfo=None) if parsed.date else now,
                 folders=[item.folder],
                 accounts=["local"],
-                attachment_texts=[(t.filename, t.text) for t in texts if t.text],
             )
         )
         t3 = time.perf_counter()

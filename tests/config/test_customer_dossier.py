@@ -60,3 +60,18 @@ def test_list_dormant_and_waiting(history: Dossier) -> None:
     assert [c["name"] for c in waiting] == ["Acme"] and waiting[0]["waiting_days"] > 365
     out = history.run("customers", "list", "--dormant", "soon", expect=2).output
     assert "not a duration" in out
+
+
+def test_quotes_sent_are_what_reading_the_mail_found_titles_inside_attachments_included(team: Dossier, tmp_path):
+    """The dossier and `dossier quotes` agree: a file titled as a quote inside counts, as when
+    the message was read for the index; the dossier does not look for quotes again."""
+    write_mail(tmp_path / "mail", "q.eml", make_message(
+        subject="Documents for the valves", sender=f"anna@{OWN}", to="li@acme.com", message_id="<q@x>",
+        attachments=(("Q8.txt", "PROFORMA INVOICE\nValves, total EUR 300".encode(), "text/plain"),
+                     ("terms.txt", b"Delivery terms", "text/plain"))))
+    team.run("customers", "add", "Acme", "--domain", "acme.com")
+    team.json("import", tmp_path / "mail")
+    quotes = team.json("customers", "show", "Acme")["quotes"]
+    assert [(q["term"], q["files"]) for q in quotes] == [("pro forma invoice", ["Q8.txt"])]
+    listed = team.json("quotes", "--customer", "Acme")
+    assert [(r["files"], r["amounts"]) for r in listed] == [(["Q8.txt"], ["EUR 300"])]

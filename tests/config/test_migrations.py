@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 
 import linker.models  # noqa: F401  (the linker's tables on the shared metadata)
 from config import migrations
-from config.db import make_engine, schema_revision
+from config.db import make_engine, run_migrations, schema_revision
 from config.migrations import alembic_config
 from ingest.models import Base
 from tests.conftest import REPO, Dossier
@@ -134,4 +134,91 @@ def test_a_database_older_than_the_baseline_gets_the_columns_and_indexes_it_lack
     assert "text_status" in {c["name"] for c in inspector.get_columns("attachments")}
     with engine.connect() as connection:
         assert connection.scalar(sa.text("SELECT subject FROM messages")) == "kept"
+        assert schema_revision(connection) == migrations.HEAD
+
+
+def test_revision_0002_keys_existing_copies_by_server_folder_and_uidvalidity_and_marks_quotes(tmp_path: Path):
+    from alembic import command
+
+    from config.db import upgrade_schema
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'at-0001.db'}", upgrade=False)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+        for n, subject in ((1, "报价单 Q7"), (2, "hello"), (3, "Re: hello")):
+            connection.execute(sa.text(
+                "INSERT INTO messages (id, sha256, size, status, is_variant, subject, from_name, from_email, date, "
+                "date_source, \"references\", is_html_only, defects, is_internal, stored_at) VALUES "
+                f"({n}, '{n}', 1, 'ok', 0, :s, '', '', '2024-01-01', 'date', '[]', 0, '[]', 0, '2024-01-01')"),
+                {"s": subject})
+        for message_id, filename in ((2, "photo.png"), (2, "Quotation_ACME.pdf"), (2, "PI-7.xlsx"), (3, "x.pdf")):
+            connection.execute(sa.text(
+                "INSERT INTO attachments (message_id, filename, content_type, size) VALUES (:m, :f, '', 1)"),
+                {"m": message_id, "f": filename})
+        connection.execute(sa.text(
+            "INSERT INTO folder_states (account, folder, name, uidvalidity, last_uid, \"exists\", gaps, "
+            "uidvalidity_changes) VALUES ('work', 'Customers/&Ti1W,VuiYjc-', 'Customers/中国客户', 7, 3, 2, '[]', 0)"))
+        for message_id, account, folder, uid in ((1, "work", "Customers/中国客户", 3),
+                                                 (2, "work", "Customers/中国客户", None),  # cleared by a rescan
+                                                 (1, "work", "Archive", None),  # imported from a Maildir
+                                                 (2, "local", "Customers/中国客户", None)):  # another account
+            connection.execute(sa.text(
+                "INSERT INTO message_copies (message_id, account, folder, origin, found_at, uid) VALUES "
+                "(:m, :a, :f, '', '2024-01-01', :u)"), {"m": message_id, "a": account, "f": folder, "u": uid})
+
+    assert upgrade_schema(engine) == ("0001", migrations.HEAD)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT message_id, account, folder, mailbox, uidvalidity, uid FROM message_copies ORDER BY id")).all()
+        quotes = connection.execute(sa.text("SELECT id, quote_term FROM messages ORDER BY id")).all()
+        files = connection.execute(sa.text("SELECT filename, is_quote FROM attachments ORDER BY id")).all()
+    assert rows == [
+        (1, "work", "Customers/中国客户", "Customers/&Ti1W,VuiYjc-", 7, 3),
+        (2, "work", "Customers/中国客户", "Customers/&Ti1W,VuiYjc-", None, None),
+        (1, "work", "Archive", "Archive", None, None),
+        (2, "local", "Customers/中国客户", "Customers/中国客户", None, None),
+    ]
+    # As the dossier told quotes until now: by subject, else by the first quote file's name.
+    assert quotes == [(1, "报价单"), (2, "quotation"), (3, None)]
+    assert [bool(q) for _, q in files] == [False, True, True, False]
+    # And back: 0002's downgrade restores 0001's schema (compared below) and keeps the rows.
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0001")
+    reference = make_engine(f"sqlite:///{tmp_path / 'plain-0001.db'}", upgrade=False)
+    with reference.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+
+    def schema(engine: sa.Engine) -> list:
+        inspector = sa.inspect(engine)
+        return [([c["name"] for c in inspector.get_columns(table)],
+                 sorted(i["name"] for i in inspector.get_indexes(table)),
+                 [u["column_names"] for u in inspector.get_unique_constraints(table)])
+                for table in ("messages", "attachments", "message_copies")]
+
+    assert schema(engine) == schema(reference)
+    assert upgrade_schema(engine) == ("0001", migrations.HEAD)
+    with engine.connect() as connection:
+        counts = [connection.scalar(sa.text(f"SELECT count(*) FROM {t}"))
+                  for t in ("messages", "attachments", "message_copies")]
+    assert counts == [3, 4, 4]
+
+
+def test_every_revision_downgrades_and_upgrades_again_without_losing_a_row(tmp_path: Path):
+    """A revision that re-creates a table on SQLite must not cascade-delete the rows pointing at it."""
+    old = _release_archive(tmp_path)
+    engine = make_engine(f"sqlite:///{old.data_dir / 'dossier.db'}")
+    tables = ["messages", "message_copies", "participants", "attachments", "customers", "customer_domains",
+              "customer_contacts", "links", "link_overrides"]
+
+    def counts() -> dict[str, int]:
+        with engine.connect() as connection:
+            return {t: connection.scalar(sa.text(f"SELECT count(*) FROM {t}")) for t in tables}
+
+    at_head = counts()
+    assert at_head["customer_domains"] and at_head["links"] and at_head["link_overrides"]
+    run_migrations(engine, "downgrade", "0001")
+    assert counts() == at_head
+    run_migrations(engine, "upgrade", "head")
+    assert counts() == at_head
+    with engine.connect() as connection:
         assert schema_revision(connection) == migrations.HEAD

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from index import QueryError, SearchIndex, SearchIndexError, SearchRequest, build_document, search
-from ingest import extract_attachments, parse_message
+from ingest import extract_attachments, parse_message, read_message
 from tests.conftest import make_message
 from tests.ingest.files import make_docx, make_pdf, make_xlsx
 
@@ -58,9 +58,9 @@ def index(tmp_path_factory) -> SearchIndex:
             parsed = parse_message(make_message(message_id=f"<{key}@x>", **fields))
             texts = extract_attachments(parsed.attachments)
             writer.put(build_document(
-                key, parsed, date=fields["date"].replace(tzinfo=None), customers=CUSTOMERS.get(key, ()),
-                folders=FOLDERS[key], accounts=("anna",) if key != "plain" else ("dan",),
-                attachment_texts=[(t.filename, t.text) for t in texts],
+                key, parsed, read_message(parsed, texts), date=fields["date"].replace(tzinfo=None),
+                customers=CUSTOMERS.get(key, ()), folders=FOLDERS[key],
+                accounts=("anna",) if key != "plain" else ("dan",),
             ))
     return ix
 
@@ -188,7 +188,7 @@ def test_a_long_body_gets_its_snippet_where_it_matches(tmp_path: Path) -> None:
     ix.create()
     parsed = parse_message(make_message(message_id="<long@x>", subject="Schedule", body=body))
     with ix.writer() as writer:
-        writer.put(build_document("long", parsed, date=datetime(2025, 1, 1)))
+        writer.put(build_document("long", parsed, read_message(parsed), date=datetime(2025, 1, 1)))
     (hit,) = search(ix, SearchRequest(text="报价单")).hits
     assert hit.matched_in == "body"
     assert "**報價單**" in hit.snippet

@@ -9,7 +9,7 @@ from whoosh.filedb.filestore import FileStorage
 
 from index import SearchIndex, build_document
 from index.store import INDEX_NAME, _fields
-from ingest import parse_message
+from ingest import parse_message, read_message
 from tests.conftest import make_message
 
 MESSAGES = [
@@ -23,7 +23,8 @@ MESSAGES = [
 def _documents():
     for number, fields in enumerate(MESSAGES):
         parsed = parse_message(make_message(message_id=f"<m{number}@x>", **fields))
-        yield build_document(f"doc{number}", parsed, date=datetime(2025, 1, 1 + number), folders=("INBOX",))
+        yield build_document(f"doc{number}", parsed, read_message(parsed), date=datetime(2025, 1, 1 + number),
+                             folders=("INBOX",))
 
 
 def _segment_files(path: Path) -> dict[str, bytes]:

@@ -14,22 +14,24 @@ NOW = datetime(2024, 6, 30, 12, 0)
 
 
 def fact(i: int, day: int, hour: int, sender: str, subject: str = "s", thread: str = "t1",
-         files: tuple[str, ...] = (), to: str = f"anna@{OWN}") -> MessageFact:
+         quote: tuple[str, tuple[str, ...]] | None = None, to: str = f"anna@{OWN}") -> MessageFact:
     outgoing = sender.endswith(OWN)
+    term, files = quote or (None, ())
     return MessageFact(id=i, short_id=f"id{i}", date=datetime(2024, 6, day, hour), subject=subject,
-                       from_email=sender, is_outgoing=outgoing, thread=thread, attachments=files,
-                       people=(("", sender), ("", to)))
+                       from_email=sender, is_outgoing=outgoing, thread=thread, people=(("", sender), ("", to)),
+                       quote_term=term, quote_files=files)
 
 
 def test_totals_contacts_quotes_open_threads_and_reply_time() -> None:
     facts = [
         fact(1, 1, 9, "li@acme.com", "Inquiry"),                                  # in
-        fact(2, 1, 13, f"anna@{OWN}", "Re: Inquiry", files=("Quotation_ACME.pdf",), to="li@acme.com"),  # 4 h
+        fact(2, 1, 13, f"anna@{OWN}", "Re: Inquiry", quote=("quotation", ("Quotation_ACME.pdf",)),
+             to="li@acme.com"),  # 4 h
         fact(3, 2, 9, "li@mail.acme.com", "Re: Re: Inquiry"),                     # in
         fact(4, 2, 10, "li@acme.com", "one more thing"),                          # in, same run
-        fact(5, 3, 9, f"tom@{OWN}", "报价单 valves", to="li@acme.com"),           # 24 h after 3
+        fact(5, 3, 9, f"tom@{OWN}", "报价单 valves", quote=("报价单", ()), to="li@acme.com"),  # 24 h after 3
         fact(6, 20, 12, "bob@acme.com", "Where is my order?", thread="t2"),       # open
-        fact(7, 5, 9, f"anna@{OWN}", "PI-2024-001", thread="t3", to="li@acme.com"),
+        fact(7, 5, 9, f"anna@{OWN}", "PI-2024-001", thread="t3", quote=("PI", ()), to="li@acme.com"),
         fact(8, 6, 9, "someone@gmail.com", "unrelated person cc'd", thread="t3", to="li@acme.com"),
     ]
     d = build_dossier(facts, emails=["wang@163.com"], domains=["acme.com"], directory=D, now=NOW)

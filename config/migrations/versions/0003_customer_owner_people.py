@@ -1,7 +1,7 @@
 """Customers get an owner (the rep in charge) and contact persons with phones.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-08
 
 - ``customers.owner``: VARCHAR(320) NOT NULL DEFAULT '', indexed (``ix_customers_owner``).
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
