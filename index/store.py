@@ -178,7 +178,12 @@ class SearchIndex:
         earlier, interrupted rebuild is removed first."""
         fresh_path = self.path.with_name(self.path.name + ".new")
         shutil.rmtree(fresh_path, ignore_errors=True)
-        fresh = SearchIndex(fresh_path, engine=engine or self.engine_name)
+        if engine is None:
+            try:
+                engine = self.engine_name
+            except SearchIndexError:  # a damaged marker: the rebuild replaces it, as the config says
+                engine = self.new_engine
+        fresh = SearchIndex(fresh_path, engine=engine)
         fresh.create()
         return fresh
 
