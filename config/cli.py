@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from index import ENGINES
+
 from .settings import ConfigError, init_data_dir, load_settings, loose_permissions
 
 if TYPE_CHECKING:
@@ -214,7 +216,7 @@ def main(ctx: click.Context, data_dir: Path | None, config_path: Path | None, ve
 @main.command("init")
 @click.option("--own-domain", "own_domains", multiple=True,
               help="Your company's mail domain (repeatable); written to own_domains in a new config.")
-@click.option("--engine", type=click.Choice(["tantivy", "whoosh"]),
+@click.option("--engine", type=click.Choice(ENGINES),
               help="Search engine of the new index (default: the config's [index] engine, tantivy).")
 @_archive_options
 def init_command(own_domains: tuple[str, ...], engine: str | None) -> None:
@@ -1343,7 +1345,7 @@ def _sync_status(session) -> list[dict]:
 
 
 @main.command("reindex")
-@click.option("--engine", type=click.Choice(["tantivy", "whoosh"]),
+@click.option("--engine", type=click.Choice(ENGINES),
               help="Convert the index to this engine (every stored message must be readable).")
 @_archive_options
 def reindex_command(engine: str | None) -> None:
