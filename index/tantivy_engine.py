@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -99,6 +100,19 @@ def _document(doc: Document, seq: int) -> tantivy.Document:
             out.add_text(name, term)
     out.add_bytes(_EXTRA, json.dumps(stored_values(doc), ensure_ascii=False).encode())
     return out
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """tantivy's errors for a damaged index (ValueError, or a panic of its Rust code) as
+    SearchIndexError with the fix."""
+    try:
+        yield
+    except BaseException as exc:
+        if not isinstance(exc, ValueError) and type(exc).__name__ != "PanicException":
+            raise
+        raise SearchIndexError(f"the search index at {path} cannot be read ({exc}); "
+                               "run `dossier reindex` to rebuild it from the stored messages") from exc
 
 
 class TantivyWriter(EngineWriter):
@@ -199,15 +213,17 @@ class TantivyEngine(Engine):
         self._seen = None
 
     def doc_count(self) -> int:
-        return self._searcher().num_docs
+        with _reading(self.path):
+            return self._searcher().num_docs
 
     def stored_documents(self) -> Iterator[tuple[str, tuple[int, ...]]]:
-        searcher = self._searcher()
-        if not searcher.num_docs:
-            return
-        for _, address in searcher.search(Query.all_query(), limit=searcher.num_docs, count=False).hits:
-            fields = searcher.doc(address)
-            yield fields.get_first("id"), tuple(int(c) for c in fields.get_all("customer"))
+        with _reading(self.path):
+            searcher = self._searcher()
+            if not searcher.num_docs:
+                return
+            for _, address in searcher.search(Query.all_query(), limit=searcher.num_docs, count=False).hits:
+                fields = searcher.doc(address)
+                yield fields.get_first("id"), tuple(int(c) for c in fields.get_all("customer"))
 
     def open_writer(self, *, heap: int | None = None, threads: int | None = None) -> TantivyWriter:
         index = self._open()
@@ -228,6 +244,10 @@ class TantivyEngine(Engine):
         return super().fill(docs, heap=FILL_HEAP, threads=FILL_THREADS)
 
     def search(self, query: p.Plan, filter: p.Plan | None, *, scored: bool, limit: int, offset: int = 0) -> Page:
+        with _reading(self.path):
+            return self._search(query, filter, scored=scored, limit=limit, offset=offset)
+
+    def _search(self, query: p.Plan, filter: p.Plan | None, *, scored: bool, limit: int, offset: int) -> Page:
         schema = self._open().schema
         compiled = _compile(schema, query)
         if filter is not None:  # restricts, never ranks

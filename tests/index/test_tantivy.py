@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import index.tantivy_engine as tantivy_engine
-from index import Document, IndexLockedError, SearchIndex, SearchRequest, search
+from index import Document, IndexLockedError, SearchIndex, SearchIndexError, SearchRequest, search
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -162,3 +162,19 @@ def test_the_writer_memory_stays_within_its_budget(tmp_path: Path) -> None:
     flushed_default, _ = _write_big(tmp_path / "default", 300, tantivy_engine.WRITER_HEAP // 1_000_000)
     assert flushed_small >= 4 and flushed_default < flushed_small, (flushed_small, flushed_default)
     assert grown_small < 16 + 100, grown_small  # the heap, and Python's own documents and tokens
+
+
+def test_a_segment_damaged_inside_is_one_error_with_the_fix(tmp_path: Path) -> None:
+    index = SearchIndex(tmp_path / "ix", engine="tantivy")
+    with index.writer() as writer:
+        for n in range(300):
+            writer.add_new(_doc(n, words=200))
+    for store in index.path.glob("*.store"):  # the footer intact, compressed blocks broken
+        data = bytearray(store.read_bytes())
+        data[len(data) // 3:len(data) // 3 + 2048] = random.Random(1).randbytes(2048)
+        store.write_bytes(bytes(data))
+    damaged = SearchIndex(index.path)
+    with pytest.raises(SearchIndexError, match="cannot be read.*run `dossier reindex`"):
+        list(damaged.stored_documents())
+    with pytest.raises(SearchIndexError, match="run `dossier reindex`"):
+        search(damaged, SearchRequest(text="报价单", limit=300))
