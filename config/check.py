@@ -273,7 +273,7 @@ def _check_index(archive: Archive, report: CheckReport, repair: bool) -> None:
         return
     duplicates = [sha for sha, docs in indexed.items() if len(docs) > 1 and sha in ok]
     if extra or duplicates:
-        # A delete by id removes every copy (Whoosh's replace removes only the first one found).
+        # A delete by id removes every copy (a replace may remove only the first one found).
         with archive.index.writer() as writer:
             for doc_id in extra + duplicates:
                 writer.delete(doc_id)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from index import ENGINES
 from ingest.clock import utcnow as _utcnow
 
 from .settings import ConfigError, init_data_dir, load_settings, loose_permissions
@@ -220,8 +221,10 @@ def main(ctx: click.Context, data_dir: Path | None, config_path: Path | None, ve
 @main.command("init")
 @click.option("--own-domain", "own_domains", multiple=True,
               help="Your company's mail domain (repeatable); written to own_domains in a new config.")
+@click.option("--engine", type=click.Choice(ENGINES),
+              help="Search engine of the new index (default: the config's [index] engine, tantivy).")
 @_archive_options
-def init_command(own_domains: tuple[str, ...]) -> None:
+def init_command(own_domains: tuple[str, ...], engine: str | None) -> None:
     """Create the data directory (private to you) and a commented dossier.toml.
 
     \b
@@ -233,8 +236,14 @@ def init_command(own_domains: tuple[str, ...]) -> None:
         if normalize_domain(domain) is None:
             raise click.BadParameter(f"{domain!r} is not a mail domain", param_hint="--own-domain")
     obj = click.get_current_context().find_root().ensure_object(dict)
-    config_path = init_data_dir(obj.get("data_dir"), obj.get("config_path"), own_domains=own_domains)
+    config_path = init_data_dir(obj.get("data_dir"), obj.get("config_path"), own_domains=own_domains, engine=engine)
     archive = _open_archive(write=True)
+    if engine and archive.index.exists and archive.index.engine_name != engine:
+        raise click.ClickException(f"the archive in {archive.settings.data_dir} already has a "
+                                   f"{archive.index.engine_name} index; convert it with "
+                                   f"`dossier reindex --engine {engine}`")
+    if engine:  # a config kept from an earlier init may name another
+        archive.index.new_engine = engine
     archive.index.create()
     click.echo(f"Dossier archive ready in {archive.settings.data_dir}")
     hint = "" if own_domains else " (set own_domains there: your company's mail domains)"
@@ -1335,6 +1344,7 @@ def status_command(as_json: bool) -> None:
             "indexed": count(Message.status == "ok", Message.indexed_at.is_not(None)),
             "pending_index": count_pending(session),
             "index_documents": archive.index.doc_count(),
+            "engine": archive.index.engine_name,
             "last_import": _iso(session.scalar(select(func.max(Message.stored_at)))),
             "last_indexed": _iso(session.scalar(select(func.max(Message.indexed_at)))),
             "folders": session.scalar(
@@ -1358,6 +1368,7 @@ def status_command(as_json: bool) -> None:
     click.echo(f"Linked      {data['linked']} messages; {data['unlinked']} unlinked; {data['internal']} internal")
     fresh = "up to date" if data["pending_index"] == 0 else f"{data['pending_index']} waiting (run `dossier reindex`)"
     click.echo(f"Index       {data['indexed']} messages indexed, {fresh}; last change {data['last_indexed'] or '-'}")
+    click.echo(f"Engine      {data['engine']}")
     click.echo(f"Last import {data['last_import'] or '-'}")
     if data["index_documents"] != data["indexed"]:
         click.echo(f"warning: the index holds {data['index_documents']} messages but {data['indexed']} are "
@@ -1406,9 +1417,15 @@ def _sync_status(session) -> list[dict]:
 
 
 @main.command("reindex")
+@click.option("--engine", type=click.Choice(ENGINES),
+              help="Convert the index to this engine (every stored message must be readable).")
 @_archive_options
-def reindex_command() -> None:
-    """Rebuild the search index from the stored messages (the live index serves until done)."""
+def reindex_command(engine: str | None) -> None:
+    """Rebuild the search index from the stored messages (the live index serves until done).
+
+    With --engine, the new index uses that engine and replaces the old one only once it holds
+    every stored message.
+    """
     from sqlalchemy import func, select
 
     from ingest import Message
@@ -1416,8 +1433,8 @@ def reindex_command() -> None:
     archive = _open_archive(write=True)
     with archive.sessions() as session:
         total = session.scalar(select(func.count()).select_from(Message).where(Message.status == "ok"))
-    count = _pipeline().reindex(archive, progress=_progress("Indexing", total, True))
-    click.echo(f"Index rebuilt: {count} messages")
+    count = _pipeline().reindex(archive, progress=_progress("Indexing", total, True), engine=engine)
+    click.echo(f"Index rebuilt with {engine}: {count} messages" if engine else f"Index rebuilt: {count} messages")
 
 
 @main.command("upgrade")

@@ -12,7 +12,6 @@ at the start of the next run).
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
@@ -20,10 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from index import Document, build_document
+from index import Document, SearchIndexError, build_document
 from ingest import (
     Message,
     ParsedMessage,
@@ -49,9 +48,8 @@ from .archive import Archive, Progress, no_progress
 from .settings import check_writable
 
 if TYPE_CHECKING:
+    from index import Feed
     from ingest import Attachment, AttachmentText
-
-    from .workers import IndexProcess
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +167,7 @@ class Importer:
         # answers): the documents already queued for them are out of date, so they must not be
         # marked indexed when those are committed; index_pending re-indexes them at the end.
         self._stale: set[int] = set()
-        indexer = _ChildIndexer if USE_INDEX_PROCESS else _Indexer
-        self._indexer = indexer(archive, stale=self._stale)
+        self._indexer = _Indexer(archive, new_only=True, stale=self._stale)
 
     def __enter__(self) -> Importer:
         self.archive.raw.remove_partial()  # left by a killed run; writers hold the write lock
@@ -201,7 +198,7 @@ class Importer:
         documents, ids, relinked = _import_batch(self.archive, stored, self.account, self.directory, self.report,
                                                  with_batch)
         self._stale |= relinked
-        self._indexer.add(documents, new=True)
+        self._indexer.add(documents)
         return ids
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -306,102 +303,39 @@ def _document(message: Message, parsed: ParsedMessage, reading: Reading, custome
     )
 
 
-#: Documents written between index commits in a long run; each commit makes them searchable.
-INDEX_COMMIT_EVERY = 5000
 
 
 class _Indexer:
-    """One index writer for a whole run, committed every INDEX_COMMIT_EVERY documents and at
-    the end; after each commit the messages are marked indexed. On an error the uncommitted
-    documents are dropped and their messages stay unindexed for :func:`index_pending`."""
+    """One index feed for a whole run (see :meth:`index.SearchIndex.feed`): each commit the
+    index reports marks its messages indexed. On an error the uncommitted documents are dropped
+    and their messages stay unindexed for :func:`index_pending`. ``new_only``: every message
+    given was stored by this run, so none can be in the index yet."""
 
-    def __init__(self, archive: Archive, *, stale: Set[int] = frozenset()) -> None:
+    def __init__(self, archive: Archive, *, new_only: bool = False, stale: Set[int] = frozenset()) -> None:
         self.archive = archive
-        self.writer = None
-        self.pending: list[int] = []
+        self.new_only = new_only
         self.stale = stale  # never marked indexed: their documents are out of date
+        self.feed: Feed | None = None
 
     def __enter__(self) -> _Indexer:
         return self
 
-    def add(self, documents: list[tuple[int, Document]], *, new: bool = False) -> None:
+    def add(self, documents: list[tuple[int, Document]]) -> None:
         if not documents:
             return
-        if self.writer is None:
-            self.writer = self.archive.index.open_writer()
-        for message_id, doc in documents:
-            # A message stored in this run cannot be in the index yet: skip the delete lookup.
-            (self.writer.add_new if new else self.writer.put)(doc)
-            self.pending.append(message_id)
-        if len(self.pending) >= INDEX_COMMIT_EVERY:
-            self.commit(merge=False)
-
-    def commit(self, *, merge: bool = True) -> None:
-        if self.writer is None:
-            return
-        self.writer.commit(merge=merge)
-        self.writer = None
-        ids, self.pending = self.pending, []
-        with self.archive.sessions.begin() as session:
-            set_indexed_at(session, [i for i in ids if i not in self.stale], utcnow())
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.commit()
-        elif self.writer is not None:
-            self.writer.cancel()
-            self.writer = None
-
-
-#: Whether imports index in a child process (config.workers), in parallel with parsing and saving.
-USE_INDEX_PROCESS = True
-#: Documents between the child's commits (measured on 2,000 messages: 5,000 left a 10 s final
-#: flush that nothing overlapped, 1,000 a 6 s one, 82 -> 90 msg/s).
-INDEX_PROCESS_COMMIT_EVERY = 1000
-
-
-class _ChildIndexer:
-    """The importer's indexer: like :class:`_Indexer`, but the index writer runs in a child
-    process (:class:`config.workers.IndexProcess`), started with the first documents. Each
-    commit the child reports marks its messages indexed, in this process's database session."""
-
-    def __init__(self, archive: Archive, *, stale: Set[int] = frozenset()) -> None:
-        self.archive = archive
-        self.process: IndexProcess | None = None
-        self.stale = stale  # never marked indexed: their documents are out of date
-
-    def __enter__(self) -> _ChildIndexer:
-        return self
-
-    def add(self, documents: list[tuple[int, Document]], *, new: bool = False) -> None:
-        if not documents:
-            return
-        if not new:  # only fresh messages may skip the delete lookup the child does not do
-            raise ValueError("the child indexer only adds new documents")
-        if self.process is None:
-            from .workers import IndexProcess  # Whoosh: only once there is something to index
-
-            self.process = IndexProcess(
-                self.archive.index, self._mark_indexed, commit_every=INDEX_PROCESS_COMMIT_EVERY
-            )
-        self.process.add(documents)
+        if self.feed is None:
+            self.feed = self.archive.index.feed(self._mark_indexed, new_only=self.new_only)
+        self.feed.add(documents)
 
     def _mark_indexed(self, ids: list[int]) -> None:
         with self.archive.sessions.begin() as session:
             set_indexed_at(session, [i for i in ids if i not in self.stale], utcnow())
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self.process is None:
+        if self.feed is None:
             return
-        process, self.process = self.process, None
-        if exc_type is None:
-            try:
-                process.finish()
-            except BaseException:
-                process.cancel()
-                raise
-        else:
-            process.cancel()
+        feed, self.feed = self.feed, None
+        feed.__exit__(exc_type, exc, tb)
 
 
 def _documents_for(archive: Archive, session: Session, messages: Sequence[Message]) -> list[tuple[int, Document]]:
@@ -447,26 +381,38 @@ def index_pending(archive: Archive) -> int:
             done += len(docs)
 
 
-def reindex(archive: Archive, progress: Progress = no_progress) -> int:
+def reindex(archive: Archive, progress: Progress = no_progress, *, engine: str | None = None) -> int:
     """Rebuild the whole search index from the raw store and database; return documents indexed.
 
-    The new index is built beside the live one and swapped in when complete.
+    The new index is built beside the live one and swapped in when complete; the live one
+    answers until then. ``engine`` converts the archive to that engine: then every stored
+    message must be in the new index (a raw file that cannot be read stops the conversion,
+    and the old index stays), where a plain rebuild skips it with a warning.
+
+    Raises SearchIndexError (the live index unchanged) when the new index falls short.
     """
     started = utcnow()
+    with archive.sessions() as session:
+        expected = session.scalar(select(func.count()).select_from(Message).where(
+            Message.status == "ok", Message.stored_at <= started)) or 0
 
     def documents() -> Iterator[tuple[int, Document]]:
         with archive.sessions() as session:
-            ids = session.scalars(select(Message.id).where(Message.status == "ok").order_by(Message.id)).all()
+            ids = session.scalars(select(Message.id).where(Message.status == "ok", Message.stored_at <= started)
+                                  .order_by(Message.id)).all()
             for start in range(0, len(ids), 500):
                 chunk = session.scalars(select(Message).where(Message.id.in_(ids[start:start + 500]))).all()
                 yield from _documents_for(archive, session, chunk)
                 session.commit()  # the attachments' text status
                 session.expunge_all()
 
-    if USE_INDEX_PROCESS:
-        count = _rebuild_in_child(archive, progress(documents()))
-    else:
-        count = archive.index.rebuild(doc for _, doc in progress(documents()))
+    def verify(count: int) -> None:
+        if engine is not None and count != expected:
+            raise SearchIndexError(
+                f"the new {engine} index holds {count} of the {expected} stored messages (see the warnings "
+                "above; `dossier check` names missing raw files); the archive keeps its current index")
+
+    count = archive.index.rebuild((doc for _, doc in progress(documents())), engine=engine, verify=verify)
     with archive.sessions.begin() as session:
         session.execute(
             update(Message).where(Message.status == "ok", Message.stored_at <= started).values(indexed_at=started)
@@ -474,37 +420,6 @@ def reindex(archive: Archive, progress: Progress = no_progress) -> int:
         # Stored while the rebuild ran: an import may have indexed them into the index just replaced.
         session.execute(update(Message).where(Message.stored_at > started).values(indexed_at=None))
     index_pending(archive)
-    return count
-
-
-#: Documents sent to the rebuild's index writer at a time (at most MAX_QUEUED_BATCHES queued).
-REINDEX_BATCH = 100
-
-
-def _rebuild_in_child(archive: Archive, documents: Iterable[tuple[int, Document]]) -> int:
-    """:meth:`SearchIndex.rebuild` with the writer in a child process, as imports index: this
-    process reads, parses and builds the documents while the child writes the previous ones.
-    One commit at the end, so the new index is one segment; on any error the live index stays."""
-    from .workers import IndexProcess
-
-    fresh = archive.index.begin_rebuild()
-    process = IndexProcess(fresh, lambda ids: None, commit_every=sys.maxsize)
-    count = 0
-    batch: list[tuple[int, Document]] = []
-    try:
-        for pair in documents:
-            batch.append(pair)
-            if len(batch) >= REINDEX_BATCH:
-                process.add(batch)
-                count, batch = count + len(batch), []
-        process.add(batch)
-        count += len(batch)
-        process.finish()
-    except BaseException:
-        process.cancel()
-        raise
-    archive.index.swap_in(fresh)
-    log.info("rebuilt index at %s with %d documents", archive.index.path, count)
     return count
 
 

@@ -64,10 +64,21 @@ class Dossier:
         return json.loads(self.run(*args, "--json").stdout)
 
 
+#: Every index engine; suites that must hold for each (index, search) run once per engine with
+#: ``pytestmark = pytest.mark.parametrize("engine", ENGINES)``.
+ENGINES = ("tantivy", "whoosh")
+
+
 @pytest.fixture
-def dossier(tmp_path: Path) -> Dossier:
+def engine() -> str:
+    """The engine of the archives a test makes: the default one, unless a module asks for others."""
+    return ENGINES[0]
+
+
+@pytest.fixture
+def dossier(tmp_path: Path, engine: str) -> Dossier:
     d = Dossier(tmp_path / "data")
-    d.run("init")
+    d.run("init", "--engine", engine)
     return d
 
 

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from config import Archive, load_settings
 from ingest import Message
 from linker import Customer, Link
-from tests.conftest import OWN, Dossier, make_message
+from tests.conftest import ENGINES, OWN, Dossier, make_message
+
+pytestmark = pytest.mark.parametrize("engine", ENGINES)  # every test on every engine
 
 
 def _write(folder: Path, name: str, raw: bytes) -> None:
