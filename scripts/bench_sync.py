@@ -36,7 +36,7 @@ from statistics import median
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.sync.dovecot import PASSWORD, USER, Dovecot  # noqa: E402
+from tests.sync.dovecot import DovecotServer, Mailbox  # noqa: E402
 
 WORDS = ("quotation price offer sample order shipment invoice pump valve flange steel delivery FOB CIF "
          "Ningbo Shanghai container payment terms discount catalogue specification drawing tolerance").split()
@@ -73,13 +73,13 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[float, subprocess.Co
     return elapsed, done
 
 
-def mbsync_config(server: Dovecot, target: Path) -> Path:
+def mbsync_config(mailbox: Mailbox, target: Path) -> Path:
     conf = target.parent / "mbsyncrc"
     conf.write_text(f"""IMAPAccount bench
 Host 127.0.0.1
-Port {server.port}
-User {USER}
-Pass {PASSWORD}
+Port {mailbox.port}
+User {mailbox.user}
+Pass {mailbox.password}
 SSLType None
 AuthMechs LOGIN
 
@@ -113,15 +113,16 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="dossier-bench-sync-"))
     os.chmod(work, 0o711)
     (work / "dovecot").mkdir()
-    server = Dovecot(work / "dovecot")
+    server = DovecotServer(work / "dovecot")
     server.start()
     try:
+        mailbox = server.add_mailbox()
         messages = list(generate(args.messages))
         sizes = sorted(len(m) for m in messages)
         per_folder = -(-len(messages) // args.folders)
         names = ["INBOX"] + [f"Customers{n:02d}" for n in range(1, args.folders)]
         for i, name in enumerate(names):
-            server.load_maildir(name, messages[i * per_folder:(i + 1) * per_folder])
+            mailbox.load_maildir(name, messages[i * per_folder:(i + 1) * per_folder])
         mailbox_bytes = sum(sizes)
 
         results: dict[str, object] = {
@@ -131,23 +132,23 @@ def main() -> None:
         if shutil.which("mbsync"):
             target = work / "mbsync-maildir"
             target.mkdir()
-            conf = mbsync_config(server, target)
+            conf = mbsync_config(mailbox, target)
             results["mbsync_initial_s"], _ = timed(["mbsync", "-q", "-c", str(conf), "bench"])
             results["mbsync_resync_s"] = median(timed(["mbsync", "-q", "-c", str(conf), "bench"])[0]
                                                 for _ in range(args.resyncs))
 
         dossier = str(Path(sys.executable).with_name("dossier"))
         data = work / "dossier-data"
-        env = {**os.environ, "DOSSIER_HOME": str(data), "DOSSIER_BENCH_PW": PASSWORD}
+        env = {**os.environ, "DOSSIER_HOME": str(data), "DOSSIER_BENCH_PW": mailbox.password}
         timed([dossier, "init", "--own-domain", "northwind-trading.com"], env)
         config = data / "dossier.toml"
         config.write_text(config.read_text() + f"""
 [[accounts]]
 name = "bench"
 host = "127.0.0.1"
-port = {server.port}
+port = {mailbox.port}
 security = "none"
-username = "{USER}"
+username = "{mailbox.user}"
 password_env = "DOSSIER_BENCH_PW"
 """)
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

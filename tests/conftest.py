@@ -11,8 +11,21 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.timing import VARIABLE, time_factor
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        time_factor()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"wall-clock bounds scaled by {time_factor():g} (${VARIABLE})"
 
 
 def make_message(

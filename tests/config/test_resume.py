@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import Dossier, make_message
+from tests.timing import scaled
 
 
 def _big_mbox(path: Path, count: int) -> Path:
@@ -30,7 +31,7 @@ def test_import_killed_midway_resumes_without_loss_or_duplicates(dossier: Dossie
     cmd = [sys.executable, "-m", "config.cli", "--data-dir", str(dossier.data_dir), "import", str(box)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Kill it once some batches are committed but before the end.
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + scaled(60)
     while time.monotonic() < deadline and proc.poll() is None:
         if dossier.json("status")["messages"] >= 100:
             break

@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 
 from tests.conftest import Dossier
+from tests.timing import scaled
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(code: str, data_dir: Path) -> str:
     done = subprocess.run([sys.executable, "-c", code, str(data_dir)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+                          cwd=ROOT, timeout=scaled(120))
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 

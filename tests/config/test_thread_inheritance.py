@@ -50,11 +50,12 @@ def _assert_thread_found_by_customer(d: Dossier) -> None:
     assert check["clean"], d.run("check", expect=None).output
 
 
-@pytest.mark.parametrize("index_process", [True, False], ids=["child-writer", "in-process-writer"])
+@pytest.mark.parametrize(("engine", "child_writer"), [("tantivy", False), ("whoosh", True), ("whoosh", False)],
+                         ids=["tantivy", "whoosh-child-writer", "whoosh-in-process-writer"])
 def test_replies_stored_before_their_parent_in_earlier_batches_of_the_same_run(
-    acme: Dossier, tmp_path: Path, monkeypatch, index_process: bool
+    acme: Dossier, tmp_path: Path, monkeypatch, child_writer: bool
 ):
-    monkeypatch.setattr("config.pipeline.USE_INDEX_PROCESS", index_process)
+    monkeypatch.setattr("index.whoosh_engine.USE_CHILD_WRITER", child_writer)
     report = acme.json("import", _folder(tmp_path / "mail", REPLY2, REPLY, PARENT))
     assert report["stored"] == 3
     _assert_thread_found_by_customer(acme)

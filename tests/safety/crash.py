@@ -22,6 +22,7 @@ from config.archive import Archive
 from config.settings import load_settings
 from ingest import Message, MessageCopy
 from tests.conftest import REPO, Dossier
+from tests.timing import scaled
 
 #: Customers the generated mail links to (by domain, by exact address).
 CUSTOMERS = [
@@ -87,7 +88,7 @@ def kill_loop(argv: list[str], *, kills: int, seed: int, progress, total: int, e
     for threshold in thresholds:
         extra = rng.uniform(0.0, 0.5)
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=REPO)
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + scaled(120)
         while proc.poll() is None and progress() < threshold and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(extra)

@@ -15,6 +15,7 @@ from config.archive import Archive
 from config.settings import load_settings
 from ingest import Message, hash_bytes
 from tests.conftest import ENGINES, REPO, Dossier, make_message
+from tests.timing import scaled
 
 from .crash import dossier_argv, generated_messages, stored_count
 
@@ -70,7 +71,7 @@ def test_backup_while_writing_then_restore_searches_and_checks_clean(dossier: Do
     writer = subprocess.Popen(dossier_argv(dossier, "import", str(box), "--account", "late"),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     count = stored_count(dossier)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + scaled(60)
     while count() <= len(everything) and writer.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     backup = json.loads(dossier.run("backup", tmp_path / "backup", "--json").stdout)

@@ -1,45 +1,74 @@
-"""Fixtures for the sync tests: a private Dovecot per test (see ``dovecot.py``)."""
+"""Fixtures for the sync tests: one private Dovecot per test session and a fresh mailbox per test
+(see ``dovecot.py``); tests marked ``restarts_dovecot`` get a mailbox on a second server they may
+stop and start."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .dovecot import DOVECOT, PASSWORD, USER, Dovecot
+from .dovecot import DOVECOT, DovecotServer, Mailbox
 
-__all__ = ["PASSWORD", "USER", "Dovecot", "account_toml"]
+__all__ = ["DovecotServer", "Mailbox", "account_toml"]
 
 
-@pytest.fixture
-def dovecot():
+def _server() -> Iterator[DovecotServer]:
     if shutil.which(DOVECOT) is None:
         message = "dovecot is not installed: run the README's test command (it installs dovecot-imapd)"
         if os.environ.get("DOSSIER_REQUIRE_DOVECOT"):
             pytest.fail(message)
         pytest.skip(message)
     root = Path(tempfile.mkdtemp(prefix="dossier-dovecot-"))
-    server = Dovecot(root)
-    server.start()
+    server = DovecotServer(root)
     try:
+        server.start()
         yield server
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 
-def account_toml(server: Dovecot, *, name: str = "work", security: str = "none", extra: str = "") -> str:
-    port = server.port if security != "ssl" else server.ssl_port
+@pytest.fixture(scope="session")
+def dovecot_server() -> Iterator[DovecotServer]:
+    """The Dovecot the whole session shares; nothing may stop it."""
+    yield from _server()
+
+
+@pytest.fixture(scope="session")
+def restartable_dovecot_server() -> Iterator[DovecotServer]:
+    """A second Dovecot for the tests that drop every connection by stopping or restarting it."""
+    yield from _server()
+
+
+@pytest.fixture
+def dovecot(request: pytest.FixtureRequest) -> Iterator[Mailbox]:
+    """A fresh user (own password, Maildir and folders) on the shared server, or on the
+    restartable one for a test marked ``restarts_dovecot``, running again if a test before stopped it."""
+    restartable = request.node.get_closest_marker("restarts_dovecot") is not None
+    server = request.getfixturevalue("restartable_dovecot_server" if restartable else "dovecot_server")
+    if not server.is_running():
+        server.start()
+    mailbox = server.add_mailbox(restartable=restartable)
+    try:
+        yield mailbox
+    finally:
+        server.remove_mailbox(mailbox)
+
+
+def account_toml(mailbox: Mailbox, *, name: str = "work", security: str = "none", extra: str = "") -> str:
+    port = mailbox.port if security != "ssl" else mailbox.ssl_port
     return f"""
 [[accounts]]
 name = "{name}"
 host = "127.0.0.1"
 port = {port}
 security = "{security}"
-username = "{USER}"
+username = "{mailbox.user}"
 password_env = "DOSSIER_TEST_IMAP_PASSWORD"
 {extra}
 """

@@ -1,14 +1,18 @@
 """A real, private Dovecot IMAP server on 127.0.0.1, for the sync tests and `scripts/bench_sync.py`.
 
-Each test gets its own instance (own ports, config, Maildir and TLS certificate), started with
-``dovecot -c`` so the system's /etc/dovecot is never read. Run as root (CI), mail is owned by an
-unprivileged system user, as Dovecot requires; run as another user, everything runs as that user.
+A :class:`DovecotServer` is one instance (own ports, config, TLS certificate), started with
+``dovecot -c`` so the system's /etc/dovecot is never read. Each test gets a fresh :class:`Mailbox`
+on it: a user of its own with its own password, Maildir and folders, so one server serves a
+whole test session. Run as root (CI), mail is owned by an unprivileged system user, as Dovecot
+requires; run as another user, everything runs as that user.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -16,13 +20,15 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.timing import scaled
+
 #: Debian installs the server in /usr/sbin, which is not on every user's PATH.
 _SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
 DOVECOT = shutil.which("dovecot", path=_SEARCH_PATH) or "dovecot"
 DOVEADM = shutil.which("doveadm", path=_SEARCH_PATH) or "doveadm"
 
-USER = "rep@northwind-trading.com"
-PASSWORD = "s3cret-test-pw-9471"
+#: The mail domain of the test users: the team's own domain in the tests (tests/conftest.py's OWN).
+DOMAIN = "northwind-trading.com"
 SYSTEM_USER = "dossiertest"
 
 
@@ -44,9 +50,46 @@ def _mail_owner() -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-class Dovecot:
-    """One private Dovecot instance: ``start``, ``stop``, ``client`` (an imapclient session as
-    the test user, for appending mail) and ``flags`` (every message's flags, via doveadm)."""
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (state, parent pid, ...), or [] once it ended."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _start_time(pid: int) -> str:
+    """When process ``pid`` started (in clock ticks since boot), or "" once it has ended."""
+    fields = _stat(pid)
+    return fields[19] if fields and fields[0] not in "ZX" else ""  # a zombie has ended too
+
+
+def _descendants(pid: int) -> list[tuple[int, str]]:
+    """Every live descendant of ``pid`` as (pid, start time)."""
+    tree: dict[int, list[tuple[int, str]]] = {}
+    for entry in Path("/proc").iterdir():
+        fields = _stat(entry.name) if entry.name.isdigit() else []
+        if fields and fields[0] not in "ZX":
+            tree.setdefault(int(fields[1]), []).append((int(entry.name), fields[19]))
+    found, todo = [], [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child[0])
+    return found
+
+
+def _kill_if_same(pid: int, started: str) -> None:
+    """SIGKILL ``pid`` unless it ended and the number now belongs to another process."""
+    if started and _start_time(pid) == started:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class DovecotServer:
+    """One private Dovecot instance: ``start``, ``stop``, ``is_running`` and ``add_mailbox``."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -56,13 +99,14 @@ class Dovecot:
         self.conf = root / "dovecot.conf"
         self.cert = root / "cert.pem"
         self.log = root / "dovecot.log"
+        self._users = itertools.count(1)
         self._write_config()
 
     def _write_config(self) -> None:
         root = self.root
-        for sub in ("run", "state", "mail", "index"):
-            (root / sub).mkdir(mode=0o711)
-        os.chmod(root, 0o711)
+        for path in (root, *(root / sub for sub in ("run", "state", "mail", "index", "passwd"))):
+            path.mkdir(exist_ok=True)
+            os.chmod(path, 0o711)  # not mkdir's mode, which the umask may narrow
         for sub in ("mail", "index"):
             os.chown(root / sub, self.uid, self.gid)
         subprocess.run(
@@ -72,9 +116,8 @@ class Dovecot:
             check=True, capture_output=True,
         )
         os.chmod(root / "key.pem", 0o600)
-        passwd = root / "passwd"
-        passwd.write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
-        os.chmod(passwd, 0o644)
+        # One passwd file per user (%u in the path): Dovecot re-reads a changed passwd file at most
+        # once a second, so users added to one shared file could be refused for that second.
         self.conf.write_text(f"""
 instance_name = dossier-test-{self.port}
 base_dir = {root}/run
@@ -116,11 +159,18 @@ namespace inbox {{
 }}
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {passwd}
+  args = scheme=PLAIN username_format=%u {root}/passwd/%u
 }}
 userdb {{
   driver = static
   args = uid={self.uid} gid={self.gid} home={root}/mail/%u
+}}
+# No growing login delay for 127.0.0.1 after failed logins: on a shared server one test's wrong
+# passwords would slow every later test's logins for half a minute.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 service imap-login {{
   inet_listener imap {{
@@ -135,6 +185,33 @@ service imap-login {{
 }}
 """)
 
+    def add_mailbox(self, *, restartable: bool = False) -> Mailbox:
+        """A new user with its own password and an empty Maildir (Dovecot creates it at first login).
+        ``restartable``: the mailbox's ``stop``/``start`` act on this server."""
+        user = f"rep{next(self._users)}@{DOMAIN}"
+        password = f"s3cret-{secrets.token_hex(8)}"
+        passwd = self.root / "passwd" / user
+        passwd.write_text(f"{user}:{{PLAIN}}{password}\n")
+        os.chmod(passwd, 0o644)
+        return Mailbox(self, user, password, restartable=restartable)
+
+    def remove_mailbox(self, mailbox: Mailbox) -> None:
+        """Delete the user's password file and mail; user names are never reused, so nothing of it
+        reaches a later test."""
+        (self.root / "passwd" / mailbox.user).unlink(missing_ok=True)
+        for sub in ("mail", "index"):
+            shutil.rmtree(self.root / sub / mailbox.user, ignore_errors=True)
+
+    def _master_pid(self) -> int | None:
+        try:
+            return int((self.root / "run" / "master.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def is_running(self) -> bool:
+        pid = self._master_pid()
+        return pid is not None and _start_time(pid) != ""
+
     def start(self) -> None:
         # The daemonised master keeps inherited pipes open: send its output to a file instead.
         with open(self.root / "start.err", "w+") as err:
@@ -143,7 +220,7 @@ service imap-login {{
             if code != 0:
                 err.seek(0)
                 raise RuntimeError(f"dovecot did not start: {err.read().strip()} {self._log_tail()}")
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + scaled(15)
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
@@ -155,25 +232,25 @@ service imap-login {{
 
     def stop(self) -> None:
         """Stop the whole instance: every open IMAP connection drops."""
-        pidfile = self.root / "run" / "master.pid"
-        if not pidfile.exists():
+        pid = self._master_pid()
+        if pid is None:
             return
-        pid = int(pidfile.read_text().split()[0])
-        subprocess.call([DOVECOT, "-c", str(self.conf), "stop"], stdin=subprocess.DEVNULL,
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        else:
-            os.kill(pid, signal.SIGKILL)
+        started = _start_time(pid)
+        children = _descendants(pid)
+        if started:
+            os.kill(pid, signal.SIGTERM)
+        # The master ends its children (every connection drops) at once, then idles a few seconds
+        # before it exits and frees the ports: once its children are gone, end it.
+        deadline = time.monotonic() + scaled(10)
+        while _descendants(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _kill_if_same(pid, started)
         # IMAP sessions already logged in may outlive the master: end them too, as a crash would.
-        subprocess.call(["pkill", "-KILL", "-f", f"dovecot-dossier-test-{self.port}/"])
-        # The listening ports must be free before a restart.
-        time.sleep(0.1)
+        for child, child_started in children:
+            _kill_if_same(child, child_started)
+        while started and _start_time(pid) == started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        (self.root / "run" / "master.pid").unlink(missing_ok=True)
 
     def _log_tail(self) -> str:
         try:
@@ -181,14 +258,49 @@ service imap-login {{
         except OSError:
             return ""
 
+
+class Mailbox:
+    """One test's user on a :class:`DovecotServer`: ``client`` (an imapclient session as this user),
+    ``append``, ``load_maildir``, ``flags`` (every message's flags, via doveadm), ``log_text`` (the
+    server's log since this mailbox was made) and, on a restartable server, ``stop`` and ``start``."""
+
+    def __init__(self, server: DovecotServer, user: str, password: str, *, restartable: bool = False) -> None:
+        self.server = server
+        self.user = user
+        self.password = password
+        self.restartable = restartable
+        self.port = server.port
+        self.ssl_port = server.ssl_port
+        self.cert = server.cert
+        self._log_start = server.log.stat().st_size if server.log.exists() else 0
+
+    def stop(self) -> None:
+        """Stop the server: every open IMAP connection drops (only on the restartable server)."""
+        self._check_restartable("stop")
+        self.server.stop()
+
+    def start(self) -> None:
+        self._check_restartable("start")
+        self.server.start()
+
+    def _check_restartable(self, action: str) -> None:
+        if not self.restartable:
+            raise RuntimeError(f"this test would {action} the Dovecot every other test shares: "
+                               "mark it @pytest.mark.restarts_dovecot to get the restartable server")
+
     def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+        log = self.server.log
+        if not log.exists():
+            return ""
+        with open(log, "rb") as handle:
+            handle.seek(self._log_start)
+            return handle.read().decode(errors="replace")
 
     def client(self):
         from imapclient import IMAPClient
 
-        client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
-        client.login(USER, PASSWORD)
+        client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=scaled(10))
+        client.login(self.user, self.password)
         return client
 
     def append(self, folder: str, messages, flags=()) -> None:
@@ -201,7 +313,8 @@ service imap-login {{
     def load_maildir(self, folder: str, messages) -> int:
         """Write ``messages`` straight into the user's Maildir (much faster than APPEND for a
         benchmark's ten thousand), then let doveadm index them. Returns how many were written."""
-        home = self.root / "mail" / USER
+        server = self.server
+        home = server.root / "mail" / self.user
         box = home if folder == "INBOX" else home / ("." + folder.replace("/", "."))
         for sub in ("cur", "new", "tmp"):
             (box / sub).mkdir(parents=True, exist_ok=True)
@@ -210,15 +323,15 @@ service imap-login {{
         for count, data in enumerate(messages, 1):
             (box / "cur" / f"{stamp}.M{count}P{os.getpid()}.bench,S={len(data)}:2,").write_bytes(data)
         for path in [home, *home.rglob("*")]:
-            os.chown(path, self.uid, self.gid)
-        subprocess.run([DOVEADM, "-c", str(self.conf), "index", "-u", USER, folder], check=True,
+            os.chown(path, server.uid, server.gid)
+        subprocess.run([DOVEADM, "-c", str(server.conf), "index", "-u", self.user, folder], check=True,
                        capture_output=True)
         return count
 
     def flags(self) -> dict[tuple[str, int], set[str]]:
         """``(folder, uid) -> flags`` for every message, read with doveadm (not over IMAP)."""
         done = subprocess.run(
-            [DOVEADM, "-c", str(self.conf), "-f", "tab", "fetch", "-u", USER, "mailbox uid flags", "all"],
+            [DOVEADM, "-c", str(self.server.conf), "-f", "tab", "fetch", "-u", self.user, "mailbox uid flags", "all"],
             capture_output=True, text=True, check=True,
         )
         result = {}
@@ -226,5 +339,3 @@ service imap-login {{
             mailbox, uid, flags = (line.split("\t") + ["", ""])[:3]
             result[(mailbox, int(uid))] = set(flags.split()) - {"\\Recent"}
         return result
-
-

@@ -13,12 +13,13 @@ import pytest
 
 from config.lock import ArchiveLock
 from tests.conftest import Dossier, make_message
+from tests.timing import scaled
 
-from .conftest import PASSWORD, Dovecot, account_toml
+from .conftest import Mailbox, account_toml
 
 
 def _wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while time.monotonic() < deadline:
         if predicate():
             return True
@@ -26,8 +27,8 @@ def _wait_for(predicate, timeout: float = 30.0) -> bool:
     return False
 
 
-def _daemon(dossier: Dossier) -> subprocess.Popen:
-    env = {**os.environ, "DOSSIER_TEST_IMAP_PASSWORD": PASSWORD}
+def _daemon(dossier: Dossier, password: str) -> subprocess.Popen:
+    env = {**os.environ, "DOSSIER_TEST_IMAP_PASSWORD": password}
     return subprocess.Popen(
         [sys.executable, "-m", "config.cli", "--data-dir", str(dossier.data_dir), "daemon"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
@@ -35,8 +36,8 @@ def _daemon(dossier: Dossier) -> subprocess.Popen:
 
 
 @pytest.fixture
-def configured(dossier: Dossier, dovecot: Dovecot, monkeypatch) -> Dossier:
-    monkeypatch.setenv("DOSSIER_TEST_IMAP_PASSWORD", PASSWORD)
+def configured(dossier: Dossier, dovecot: Mailbox, monkeypatch) -> Dossier:
+    monkeypatch.setenv("DOSSIER_TEST_IMAP_PASSWORD", dovecot.password)
     config = dossier.data_dir / "dossier.toml"
     # interval in minutes: 0.02 is a sync every 1.2 s
     config.write_text(config.read_text() + account_toml(dovecot, extra="interval = 0.02"))
@@ -49,35 +50,35 @@ def _count(dossier: Dossier) -> int:
 
 def test_daemon_archives_mail_appended_while_it_runs_and_stops_on_sigterm(configured, dovecot):
     dovecot.append("INBOX", [make_message(subject="first", message_id="<d1@x.org>")])
-    daemon = _daemon(configured)
+    daemon = _daemon(configured, dovecot.password)
     try:
         assert _wait_for(lambda: _count(configured) == 1), daemon.stderr.read() if daemon.poll() else ""
         dovecot.append("INBOX", [make_message(subject="second", message_id="<d2@x.org>")])
         assert _wait_for(lambda: _count(configured) == 2)
         # A second daemon on the same archive refuses to start, naming the first.
-        second = _daemon(configured)
-        _, err = second.communicate(timeout=30)
+        second = _daemon(configured, dovecot.password)
+        _, err = second.communicate(timeout=scaled(30))
         assert second.returncode == 1
         assert "busy" in err and "dossier daemon" in err and str(daemon.pid) in err
     finally:
         daemon.send_signal(signal.SIGTERM)
-        out, err = daemon.communicate(timeout=60)
+        out, err = daemon.communicate(timeout=scaled(60))
     assert daemon.returncode == 0, err
     events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert any(e.get("event") == "sync" and e.get("account") == "work" for e in events)
     assert events[-1]["event"] == "stopped"
-    assert PASSWORD not in out + err
+    assert dovecot.password not in out + err
     assert [h["subject"] for h in configured.json("search", "first OR second")] == ["second", "first"] or \
         sorted(h["subject"] for h in configured.json("search", "first OR second")) == ["first", "second"]
 
 
 def test_schedule_survives_a_restart(configured, dovecot):
-    daemon = _daemon(configured)
+    daemon = _daemon(configured, dovecot.password)
     try:
         assert _wait_for(lambda: configured.json("status")["sync"] != [])
     finally:
         daemon.send_signal(signal.SIGINT)
-        daemon.communicate(timeout=60)
+        daemon.communicate(timeout=scaled(60))
     assert daemon.returncode == 0
     import sqlite3
 

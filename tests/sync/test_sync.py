@@ -15,7 +15,7 @@ from config.sync import SyncProgress, sync
 from ingest import FolderState, Message, MessageCopy
 from tests.conftest import Dossier, make_message
 
-from .conftest import PASSWORD, Dovecot, account_toml
+from .conftest import Mailbox, account_toml
 
 
 def _message(n: int, **kw) -> bytes:
@@ -27,8 +27,8 @@ def _message(n: int, **kw) -> bytes:
 
 
 @pytest.fixture
-def archive_dir(dossier: Dossier, dovecot: Dovecot, monkeypatch):
-    monkeypatch.setenv("DOSSIER_TEST_IMAP_PASSWORD", PASSWORD)
+def archive_dir(dossier: Dossier, dovecot: Mailbox, monkeypatch):
+    monkeypatch.setenv("DOSSIER_TEST_IMAP_PASSWORD", dovecot.password)
     config = dossier.data_dir / "dossier.toml"
     config.write_text(config.read_text() + account_toml(dovecot))
     return dossier
@@ -180,6 +180,7 @@ def test_folder_option_limits_the_pass(archive_dir, dovecot):
     assert report["folders"] == 1 and report["fetched"] == 1
 
 
+@pytest.mark.restarts_dovecot
 def test_connection_drop_mid_pass_resumes_without_loss(archive_dir, dovecot, monkeypatch):
     monkeypatch.setattr("ingest.imap.FETCH_COUNT", 10)
     dovecot.append("INBOX", [_message(n) for n in range(50)])
@@ -225,6 +226,7 @@ def test_each_batch_commits_with_the_cursor_moved_over_it(archive_dir, dovecot, 
     assert seen == [(10, 10), (20, 20), (30, 30)]
 
 
+@pytest.mark.restarts_dovecot
 def test_a_failed_pass_keeps_what_it_fetched_and_the_next_one_completes(archive_dir, dovecot, monkeypatch):
     monkeypatch.setattr("ingest.imap.FETCH_COUNT", 10)
     dovecot.append("INBOX", [_message(n) for n in range(40)])
@@ -257,14 +259,14 @@ def test_a_failed_pass_keeps_what_it_fetched_and_the_next_one_completes(archive_
 def test_wrong_password_is_one_clear_line(archive_dir, dovecot, monkeypatch):
     monkeypatch.setenv("DOSSIER_TEST_IMAP_PASSWORD", "wrong")
     result = archive_dir.run("accounts", "test", "work", expect=1)
-    assert "login as 'rep@northwind-trading.com' failed" in result.output
+    assert f"login as '{dovecot.user}' failed" in result.output
     assert "Traceback" not in result.output
     result = archive_dir.run("sync", expect=1)
     assert "login as" in result.output and "wrong" not in result.output.replace("wrong password", "")
 
 
 def test_untrusted_certificate_and_trusted_ca_file(dossier, dovecot, monkeypatch):
-    monkeypatch.setenv("DOSSIER_TEST_IMAP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("DOSSIER_TEST_IMAP_PASSWORD", dovecot.password)
     config = dossier.data_dir / "dossier.toml"
     base = config.read_text()
     config.write_text(base + account_toml(dovecot, security="ssl"))
@@ -277,13 +279,14 @@ def test_untrusted_certificate_and_trusted_ca_file(dossier, dovecot, monkeypatch
     assert "skip   Trash" in result.output
 
 
+@pytest.mark.restarts_dovecot
 def test_missing_password_and_refused_connection(dossier, dovecot, monkeypatch):
     monkeypatch.delenv("DOSSIER_TEST_IMAP_PASSWORD", raising=False)
     config = dossier.data_dir / "dossier.toml"
     config.write_text(config.read_text() + account_toml(dovecot))
     result = dossier.run("accounts", "test", "work", expect=1)
     assert "DOSSIER_TEST_IMAP_PASSWORD is not set" in result.output
-    monkeypatch.setenv("DOSSIER_TEST_IMAP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("DOSSIER_TEST_IMAP_PASSWORD", dovecot.password)
     dovecot.stop()
     result = dossier.run("accounts", "test", "work", expect=1)
     assert "refused" in result.output and "Traceback" not in result.output
@@ -313,10 +316,10 @@ def test_password_never_reaches_output_or_archive(archive_dir, dovecot):
                archive_dir.run("status").output,
                archive_dir.run("accounts", "list").output,
                archive_dir.run("accounts", "test", "work").output]
-    assert not any(PASSWORD in out for out in outputs)
+    assert not any(dovecot.password in out for out in outputs)
     for path in archive_dir.data_dir.rglob("*"):
         if path.is_file():
-            assert PASSWORD.encode() not in path.read_bytes(), path
+            assert dovecot.password.encode() not in path.read_bytes(), path
 
 
 def test_flag_changes_on_the_server_update_the_copies_without_refetching(archive_dir, dovecot):

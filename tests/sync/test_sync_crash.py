@@ -16,15 +16,15 @@ from tests.safety.crash import (
     stored_count,
 )
 
-from .conftest import PASSWORD, Dovecot, account_toml
+from .conftest import Mailbox, account_toml
 
 MESSAGES = 1600
 KILLS = 20
 
 
 @pytest.mark.slow
-def test_sync_survives_repeated_sigkill(dossier: Dossier, dovecot: Dovecot, monkeypatch):
-    monkeypatch.setenv("DOSSIER_TEST_IMAP_PASSWORD", PASSWORD)
+def test_sync_survives_repeated_sigkill(dossier: Dossier, dovecot: Mailbox, monkeypatch):
+    monkeypatch.setenv("DOSSIER_TEST_IMAP_PASSWORD", dovecot.password)
     config = dossier.data_dir / "dossier.toml"
     config.write_text(config.read_text() + account_toml(dovecot))
     add_customers(dossier)
@@ -33,7 +33,7 @@ def test_sync_survives_repeated_sigkill(dossier: Dossier, dovecot: Dovecot, monk
     dovecot.load_maildir("INBOX", messages[:half])
     dovecot.load_maildir("Customers", messages[half:])
 
-    env = {**os.environ, "DOSSIER_TEST_IMAP_PASSWORD": PASSWORD}
+    env = {**os.environ, "DOSSIER_TEST_IMAP_PASSWORD": dovecot.password}
     stored: list[int] = []
     count = stored_count(dossier)
     outcomes = kill_loop(dossier_argv(dossier, "sync"), kills=KILLS, seed=6, progress=count, total=MESSAGES,
