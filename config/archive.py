@@ -38,7 +38,7 @@ class Archive:
     def __init__(self, settings: Settings) -> None:
         resume_collector()
         self.settings = settings
-        self.engine = make_engine(settings.database_url)
+        self.engine = make_engine(settings.database_url, source=settings.database_source)
         self.sessions = make_sessionmaker(self.engine)
         self.raw = RawStore(settings.raw_path, fsync=settings.fsync, key=raw_store_key(settings))
 

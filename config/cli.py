@@ -94,9 +94,12 @@ def _pipeline():
     return pipeline
 
 
-def _open_archive(*, write: bool = False) -> Archive:
+def _open_archive(*, write: bool = False, database_url: str | None = None) -> Archive:
     """The archive the options name; ``write=True`` first takes the data directory's write lock
-    (waiting up to $DOSSIER_LOCK_WAIT seconds, default 30, for a daemon job or another command)."""
+    (waiting up to $DOSSIER_LOCK_WAIT seconds, default 30, for a daemon job or another command).
+    ``database_url`` overrides the config's (``init --database-url``, perhaps with a password)."""
+    from dataclasses import replace
+
     from .archive import Archive
 
     obj = click.get_current_context().find_root().ensure_object(dict)
@@ -106,6 +109,8 @@ def _open_archive(*, write: bool = False) -> Archive:
         _warn_loose_permissions(archive.settings.data_dir)
         return archive
     settings = load_settings(obj.get("data_dir"), obj.get("config_path"))
+    if database_url:
+        settings = replace(settings, database_url=database_url, database_source="--database-url")
     if write:
         from .lock import ArchiveLock, command_line
 
@@ -223,21 +228,35 @@ def main(ctx: click.Context, data_dir: Path | None, config_path: Path | None, ve
               help="Your company's mail domain (repeatable); written to own_domains in a new config.")
 @click.option("--engine", type=click.Choice(ENGINES),
               help="Search engine of the new index (default: the config's [index] engine, tantivy).")
+@click.option("--database-url", metavar="URL",
+              help="The archive's database (default: $DOSSIER_DATABASE_URL, else SQLite in the data directory); "
+                   "recorded in the new config without its password.")
+@click.option("--raw-store", type=click.Path(path_type=Path, file_okay=False),
+              help="Keep the raw messages here (a shared store of several nodes) instead of DATA_DIR/raw.")
 @_archive_options
-def init_command(own_domains: tuple[str, ...], engine: str | None) -> None:
+def init_command(own_domains: tuple[str, ...], engine: str | None, database_url: str | None,
+                 raw_store: Path | None) -> None:
     """Create the data directory (private to you) and a commented dossier.toml.
 
     \b
     Example: dossier init --own-domain northwind-trading.com
+    PostgreSQL: dossier init --database-url postgresql+psycopg://dossier@dbhost/dossier
     """
     from linker import normalize_domain
+
+    from .db import check_url, url_without_password
 
     for domain in own_domains:
         if normalize_domain(domain) is None:
             raise click.BadParameter(f"{domain!r} is not a mail domain", param_hint="--own-domain")
+    given = database_url or os.environ.get("DOSSIER_DATABASE_URL")
+    source = "--database-url" if database_url else "DOSSIER_DATABASE_URL"
+    recorded = url_without_password(check_url(given, source)) if given else None
     obj = click.get_current_context().find_root().ensure_object(dict)
-    config_path = init_data_dir(obj.get("data_dir"), obj.get("config_path"), own_domains=own_domains, engine=engine)
-    archive = _open_archive(write=True)
+    raw_dir = str(raw_store.expanduser().resolve()) if raw_store else None
+    config_path = init_data_dir(obj.get("data_dir"), obj.get("config_path"), own_domains=own_domains, engine=engine,
+                                database_url=recorded, raw_dir=raw_dir)
+    archive = _open_archive(write=True, database_url=database_url)
     if engine and archive.index.exists and archive.index.engine_name != engine:
         raise click.ClickException(f"the archive in {archive.settings.data_dir} already has a "
                                    f"{archive.index.engine_name} index; convert it with "
@@ -1451,7 +1470,7 @@ def upgrade_command() -> None:
                        on_wait=lambda text: click.echo(text, err=True))
     lock.acquire()
     try:
-        engine = make_engine(settings.database_url, upgrade=False)
+        engine = make_engine(settings.database_url, upgrade=False, source=settings.database_source)
         before, after = upgrade_schema(engine)
         engine.dispose()
     finally:

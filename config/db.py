@@ -26,12 +26,70 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, upgrade: bool = True) -> Engine:
+#: The drivers Dossier talks to its databases with, by dialect.
+DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+_EXAMPLES = "postgresql+psycopg://USER@HOST/DATABASE or sqlite:////PATH/dossier.db"
+
+
+def check_url(url: str, source: str = "") -> str:
+    """``url`` as Dossier connects with it: SQLite, or PostgreSQL through psycopg 3 (``postgresql://``
+    and ``postgres://`` get that driver named). Raises ConfigError, naming ``source`` (where the
+    URL came from), for anything else."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    where = f" (from {source})" if source else ""
+    try:
+        parsed = make_url(url.strip())
+    except ArgumentError:
+        raise ConfigError(f"the database URL{where} is not a URL Dossier can read; write it as {_EXAMPLES}") from None
+    dialect, _, driver = parsed.drivername.partition("+")
+    if dialect == "postgres":
+        dialect = "postgresql"
+    if dialect not in DRIVERS:
+        raise ConfigError(f"the database URL{where} names {dialect!r}; Dossier keeps its archive in SQLite or "
+                          f"PostgreSQL: write it as {_EXAMPLES}")
+    if driver and driver != DRIVERS[dialect]:
+        raise ConfigError(f"the database URL{where} names the driver {driver!r}; Dossier talks to {dialect} through "
+                          f"{DRIVERS[dialect]}: write {dialect}+{DRIVERS[dialect]}://…")
+    if dialect == "postgresql":
+        if not parsed.database:
+            raise ConfigError(f"the database URL{where} names no database; write it as {_EXAMPLES}")
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise ConfigError("the PostgreSQL driver is not installed; run `pip install 'dossier[postgres]'` "
+                              "(it installs psycopg)") from None
+    parsed = parsed.set(drivername=f"{dialect}+{DRIVERS[dialect]}")
+    return parsed.render_as_string(hide_password=False)
+
+
+def url_without_password(url: str) -> str:
+    """``url`` with its password left out (what a config file may record)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url)._replace(password=None).render_as_string(hide_password=False)  # URL.set() ignores None
+
+
+def shown_url(url: str) -> str:
+    """``url`` as messages show it: the password masked."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def make_engine(url: str, *, upgrade: bool = True, source: str = "") -> Engine:
     """An engine for ``url``, with the schema brought to the newest revision unless ``upgrade``
-    is false. Raises ConfigError on an unusable database."""
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
+    is false. Raises ConfigError on a URL Dossier cannot use (naming ``source``, where it came
+    from) or an unusable database."""
+    url = check_url(url, source)
+    if url.startswith("sqlite"):
+        engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        # A daemon outlives server restarts and idle-connection timeouts: test a pooled connection
+        # before use. The application name tells an administrator's pg_stat_activity who this is.
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"application_name": "dossier"})
     if upgrade:
         upgrade_schema(engine)
     return engine
@@ -61,14 +119,26 @@ def upgrade_schema(engine: Engine) -> tuple[str | None, str]:
                 if schema_revision(connection) != migrations.HEAD:
                     raise
     except (DatabaseError, OperationalError) as exc:
-        reason = str(getattr(exc, "orig", exc)) or type(exc).__name__
-        raise ConfigError(
-            f"cannot use the database {engine.url.render_as_string(hide_password=True)}: {reason}; "
-            "if the file is damaged, restore it from a backup"
-        ) from exc
+        raise ConfigError(unusable_database(engine, exc)) from exc
     if before is not None:
         log.info("upgraded the database schema from revision %s to %s", before, migrations.HEAD)
     return before, migrations.HEAD
+
+
+def unusable_database(engine: Engine, exc: Exception) -> str:
+    """One line saying why the database of ``engine`` cannot be used, and what to do."""
+    reason = next((line.strip() for line in str(getattr(exc, "orig", None) or exc).splitlines() if line.strip()),
+                  type(exc).__name__)
+    where = engine.url.render_as_string(hide_password=True)
+    if engine.dialect.name == "sqlite":
+        return f"cannot use the database {where}: {reason}; if the file is damaged, restore it from a backup"
+    if "password" in reason:
+        advice = "give the password in PGPASSWORD or ~/.pgpass (or in DOSSIER_DATABASE_URL)"
+    elif "does not exist" in reason:
+        advice = "create it (createdb) or correct the URL"
+    else:
+        advice = "check that the server is running and reachable, and the URL in dossier.toml or DOSSIER_DATABASE_URL"
+    return f"cannot use the database {where}: {reason}; {advice}"
 
 
 def run_migrations(engine: Engine, action: str, target: str) -> None:
