@@ -4,7 +4,6 @@ stop and start."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -12,17 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_installed
+
 from .dovecot import DOVECOT, DovecotServer, Mailbox
 
 __all__ = ["DovecotServer", "Mailbox", "account_toml"]
 
 
 def _server() -> Iterator[DovecotServer]:
-    if shutil.which(DOVECOT) is None:
-        message = "dovecot is not installed: run the README's test command (it installs dovecot-imapd)"
-        if os.environ.get("DOSSIER_REQUIRE_DOVECOT"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_installed(shutil.which(DOVECOT) is not None, "dovecot", "dovecot-imapd", "DOSSIER_REQUIRE_DOVECOT")
     root = Path(tempfile.mkdtemp(prefix="dossier-dovecot-"))
     server = DovecotServer(root)
     try:
