@@ -5,10 +5,11 @@ from __future__ import annotations
 from alembic import context
 
 import linker.models  # noqa: F401  (registers the linker's tables for autogenerate)
+from config.migrations import compare_type
 from ingest.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
-                  compare_type=True)
+                  compare_type=compare_type)
 with context.begin_transaction():
     context.run_migrations()
