@@ -16,6 +16,7 @@ from ingest import Message, RawStore
 
 from .client import resume_collector
 from .db import make_engine, make_sessionmaker
+from .identity import check_before_connecting, establish_identity
 from .settings import Settings, raw_store_key
 
 if TYPE_CHECKING:
@@ -38,7 +39,14 @@ class Archive:
     def __init__(self, settings: Settings) -> None:
         resume_collector()
         self.settings = settings
+        check_before_connecting(settings)
         self.engine = make_engine(settings.database_url, source=settings.database_source)
+        try:
+            #: This data directory's id among the archive's nodes (``node.json``).
+            self.node = establish_identity(settings, self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
         self.sessions = make_sessionmaker(self.engine)
         self.raw = RawStore(settings.raw_path, fsync=settings.fsync, key=raw_store_key(settings))
 

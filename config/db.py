@@ -10,7 +10,7 @@ from sqlalchemy.orm import sessionmaker
 
 import linker.models  # noqa: F401  (registers the linker's tables on the shared metadata)
 
-from . import migrations
+from . import migrations, models  # noqa: F401  (models: the composition root's own tables)
 from .settings import ConfigError
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import linker.models  # noqa: F401  (registers the linker's tables for autogenerate)
+import config.models  # noqa: F401  (registers the composition root's tables for autogenerate)
+import linker.models  # noqa: F401  (and the linker's)
 from config.migrations import compare_type
 from ingest.models import Base
 
