@@ -26,7 +26,7 @@ from tantivy import FieldType, Occur, Order, PreTokenizedString, Query, Token
 from . import plan as p
 from .analysis import iter_tokens
 from .document import Document
-from .engine import Engine, EngineWriter, Feed, OnCommitted, Page, StoredHit, WriterFeed
+from .engine import Engine, EngineWriter, Feed, IndexDatabase, OnCommitted, Page, StoredHit, WriterFeed
 from .errors import IndexLockedError, SearchIndexError
 from .fields import (
     KEYWORD_FIELDS,
@@ -160,8 +160,8 @@ class TantivyEngine(Engine):
     name = "tantivy"
     schema_version = 1
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, *, database: IndexDatabase | None = None) -> None:
+        super().__init__(path, database=database)
         self._index: tantivy.Index | None = None
         self._seen: tuple[int, int, int] | None = None  # meta.json's identity at the last reload
         self._lock = threading.Lock()

@@ -213,15 +213,24 @@ def database_url(backend: str, request: pytest.FixtureRequest) -> Iterator[str |
         yield url
 
 
-@pytest.fixture
-def engine_database(engine: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """The database an index of ``engine`` needs: a fresh, empty PostgreSQL database for the
-    postgres engine, None for the engines that keep their index in files."""
+@contextmanager
+def index_database(engine: str, request: pytest.FixtureRequest):
+    """The database an index of ``engine`` needs (an ``index.IndexDatabase``): a fresh, empty
+    PostgreSQL database for the postgres engine, None for the engines that keep their index in files."""
     if engine != "postgres":
         yield None
         return
+    from index import IndexDatabase
+
     with request.getfixturevalue("postgres").new(template=None) as url:
-        yield url
+        yield IndexDatabase(url)
+
+
+@pytest.fixture
+def engine_database(engine: str, request: pytest.FixtureRequest):
+    """:func:`index_database` for one test."""
+    with index_database(engine, request) as database:
+        yield database
 
 
 class Dossier:
@@ -246,7 +255,7 @@ class Dossier:
 
 #: Every index engine; suites that must hold for each (index, search) run once per engine with
 #: ``pytestmark = pytest.mark.parametrize("engine", ENGINES)``.
-ENGINES = ("tantivy", "whoosh")
+ENGINES = ("tantivy", "whoosh", "postgres")
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from index import QueryError, SearchIndex, SearchIndexError, SearchRequest, build_document, search
 from ingest import extract_attachments, parse_message, read_message
-from tests.conftest import ENGINES, make_message
+from tests.conftest import ENGINES, index_database, make_message
 from tests.ingest.files import make_docx, make_pdf, make_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -50,8 +51,15 @@ CUSTOMERS = {"offer": (1,), "reply": (1,), "giraffe": (1,), "zh": (2,)}
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def index(tmp_path_factory, request) -> SearchIndex:
-    ix = SearchIndex(tmp_path_factory.mktemp("ix") / "index", engine=request.param)
+def index(tmp_path_factory, request) -> Iterator[SearchIndex]:
+    with index_database(request.param, request) as database:
+        ix = _index(tmp_path_factory.mktemp("ix") / "index", request.param, database)
+        yield ix
+        ix.engine.close()
+
+
+def _index(path: Path, engine: str, database) -> SearchIndex:
+    ix = SearchIndex(path, engine=engine, database=database)
     ix.create()
     with ix.writer() as writer:
         for key, fields in MESSAGES.items():
@@ -180,12 +188,12 @@ def test_an_index_from_before_attachment_text_asks_for_a_reindex(tmp_path: Path)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_long_body_gets_its_snippet_where_it_matches(tmp_path: Path, engine: str) -> None:
+def test_a_long_body_gets_its_snippet_where_it_matches(tmp_path: Path, engine: str, engine_database) -> None:
     # The match lies beyond the first 2,000 characters, and far after it folding changes the
     # text's length ("ß" -> "ss"): the snippet still shows the match, in the original script.
     filler = "\n".join(f"Line {n} of the delivery schedule for the pumps." for n in range(60))
     body = f"{filler}\n報價單 for the valves attached.\n{filler}\n{filler}\nGrüße aus der Straße\n"
-    ix = SearchIndex(tmp_path / "index", engine=engine)
+    ix = SearchIndex(tmp_path / "index", engine=engine, database=engine_database)
     ix.create()
     parsed = parse_message(make_message(message_id="<long@x>", subject="Schedule", body=body))
     with ix.writer() as writer:
