@@ -94,9 +94,10 @@ def _pipeline():
     return pipeline
 
 
-def _open_archive(*, write: bool = False, database_url: str | None = None) -> Archive:
-    """The archive the options name; ``write=True`` first takes the data directory's write lock
-    (waiting up to $DOSSIER_LOCK_WAIT seconds, default 30, for a daemon job or another command).
+def _open_archive(*, write: bool = False, shared: bool = False, database_url: str | None = None) -> Archive:
+    """The archive the options name; ``write=True`` first takes the archive's write lock
+    (waiting up to $DOSSIER_LOCK_WAIT seconds, default 30, for a daemon job or another command),
+    ``shared`` with other imports (on PostgreSQL, where several nodes import at once).
     ``database_url`` overrides the config's (``init --database-url``, perhaps with a password)."""
     from dataclasses import replace
 
@@ -112,10 +113,10 @@ def _open_archive(*, write: bool = False, database_url: str | None = None) -> Ar
     if database_url:
         settings = replace(settings, database_url=database_url, database_source="--database-url")
     if write:
-        from .lock import ArchiveLock, command_line
+        from .lock import command_line, write_lock
 
-        lock = ArchiveLock(settings.data_dir, command_line(), wait=_lock_wait(),
-                           on_wait=lambda text: click.echo(text, err=True))
+        lock = write_lock(settings, command_line(), shared=shared, wait=_lock_wait(),
+                          on_wait=lambda text: click.echo(text, err=True))
         lock.acquire()
         click.get_current_context().call_on_close(lock.release)
     _warn_loose_permissions(settings.data_dir)
@@ -283,7 +284,7 @@ def import_command(paths: tuple[Path, ...], account: str, as_json: bool) -> None
     """
     from ingest import count_messages
 
-    archive = _open_archive(write=True)
+    archive = _open_archive(write=True, shared=True)
     total = 0
     for path in paths:
         total += count_messages(path) or 0
@@ -1462,12 +1463,11 @@ def upgrade_command() -> None:
     """Bring the archive's database schema to this version of Dossier (opening the archive
     with any command does so too; this says what changed)."""
     from .db import make_engine, upgrade_schema
-    from .lock import ArchiveLock, command_line
+    from .lock import command_line, write_lock
 
     obj = click.get_current_context().find_root().ensure_object(dict)
     settings = load_settings(obj.get("data_dir"), obj.get("config_path"))
-    lock = ArchiveLock(settings.data_dir, command_line(), wait=_lock_wait(),
-                       on_wait=lambda text: click.echo(text, err=True))
+    lock = write_lock(settings, command_line(), wait=_lock_wait(), on_wait=lambda text: click.echo(text, err=True))
     lock.acquire()
     try:
         engine = make_engine(settings.database_url, upgrade=False, source=settings.database_source)
@@ -1662,6 +1662,12 @@ class _SyncBar:
     def done(self) -> None:
         pass
 
+    def claimed(self, account: str) -> None:
+        pass
+
+    def released(self, account: str) -> None:
+        pass
+
     def close(self) -> None:
         if self.task is not None:
             self.bar.stop()
@@ -1676,7 +1682,7 @@ def sync_command(account_names: tuple[str, ...], folders: tuple[str, ...], as_js
     """Fetch new mail from the configured IMAP accounts once (read-only on the server)."""
     from .sync import LogProgress, sync
 
-    archive = _open_archive(write=True)
+    archive = _open_archive(write=True, shared=True)
     settings = archive.settings
     accounts = [settings.account(n) for n in account_names] if account_names else list(settings.accounts)
     if not accounts:
@@ -1694,6 +1700,8 @@ def sync_command(account_names: tuple[str, ...], folders: tuple[str, ...], as_js
         click.echo(f"Synced {s['folders']} folders ({s['unchanged']} unchanged): {s['fetched']} fetched, "
                    f"{s['stored']} new, {s['duplicates']} already archived, {s['remapped']} re-mapped, "
                    f"in {s['seconds']:.1f} s")
+    for skipped in report.skipped:
+        click.echo(f"skipped {skipped}", err=True)
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     if report.errors:
