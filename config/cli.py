@@ -1340,13 +1340,15 @@ def _dir_size(path: Path) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_archive_options
 def status_command(as_json: bool) -> None:
-    """Counts of messages, failures, customers and links; index freshness; disk use."""
+    """Counts of messages, failures, customers and links; index freshness; disk use; the nodes
+    (data directories, on PostgreSQL several) with what each daemon holds and its last heartbeat."""
     from sqlalchemy import func, select
 
     from ingest import SHORT_ID_LENGTH, Message, MessageCopy
     from linker import Customer, Link
 
     from .archive import count_pending
+    from .nodes import node_states
 
     archive = _open_archive()
     with archive.sessions() as session:
@@ -1379,6 +1381,10 @@ def status_command(as_json: bool) -> None:
             select(Message.sha256, Message.error).where(Message.status == "failed").order_by(Message.id).limit(10)
         ).all()
         data["sync"] = _sync_status(session)
+        nodes = node_states(session)
+    # Nodes once a daemon has run or several data directories share the archive (PostgreSQL).
+    if len(nodes) > 1 or any(n.heartbeat_at for n in nodes):
+        data["nodes"] = [n.as_json() for n in nodes]
     if as_json:
         _emit_json(data)
         return
@@ -1395,6 +1401,16 @@ def status_command(as_json: bool) -> None:
                    "recorded as indexed; run `dossier reindex`", err=True)
     for sha, error in failures:
         click.echo(f"  failed {sha[:SHORT_ID_LENGTH]}: {error}")
+    if data.get("nodes"):
+        click.echo("Nodes")
+    for node in data.get("nodes", ()):
+        where = f"{node['host']}:{node['data_dir']}"
+        if node["alive"]:
+            state = f"daemon pid {node['daemon_pid']}, heartbeat {node['heartbeat']}"
+            state += f"; holds {', '.join(node['holds'])}" if node["holds"] else "; idle"
+        else:
+            state = f"no daemon (last heartbeat {node['heartbeat']})" if node["heartbeat"] else "no daemon"
+        click.echo(f"  {node['id'][:8]} {_safe(where)}  {state}")
     if data["sync"]:
         click.echo("Sync")
     for row in data["sync"]:
@@ -1530,9 +1546,10 @@ def check_command(repair: bool, as_json: bool) -> None:
 @_archive_options
 def backup_command(dest: Path, as_json: bool) -> None:
     """Write a consistent snapshot of the archive into the new directory DEST, safe while the
-    daemon runs: config, database (SQLite online backup) and raw store (hard links where
-    possible). The index is not copied. To restore, use DEST as the data directory and run
-    `dossier reindex`. For PostgreSQL, use pg_dump for the database.
+    daemon runs: config, database (SQLite online backup, or on PostgreSQL pg_dump's custom format
+    in dossier.pgdump) and the raw messages it names (hard links where possible). To restore, use
+    DEST as the data directory (on PostgreSQL after pg_restore into a new database) and run
+    `dossier reindex`.
     """
     from .backup import backup_archive
 
