@@ -1348,6 +1348,7 @@ def status_command(as_json: bool) -> None:
     from linker import Customer, Link
 
     from .archive import count_pending
+    from .lock import running_daemons
     from .nodes import node_states
 
     archive = _open_archive()
@@ -1381,7 +1382,7 @@ def status_command(as_json: bool) -> None:
             select(Message.sha256, Message.error).where(Message.status == "failed").order_by(Message.id).limit(10)
         ).all()
         data["sync"] = _sync_status(session)
-        nodes = node_states(session)
+        nodes = node_states(session, running=lambda ids: running_daemons(archive.settings, ids))
     # Nodes once a daemon has run or several data directories share the archive (PostgreSQL).
     if len(nodes) > 1 or any(n.heartbeat_at for n in nodes):
         data["nodes"] = [n.as_json() for n in nodes]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .archive import Archive
 from .db import check_url
-from .lock import claim, daemon_lock, uses_database_locks, write_lock
+from .lock import claim, daemon_lock, running_daemons, uses_database_locks, write_lock
 from .nodes import Heartbeat, other_live_nodes, run_once
 from .serve import CommandServer
 from .settings import ConfigError, Settings, load_settings
@@ -246,7 +246,8 @@ def _refuse_unshared_index(archive: Archive) -> None:
     if archive.index.is_shared or not uses_database_locks(archive.settings):
         return
     with archive.sessions() as session:
-        others = other_live_nodes(session, archive.node)
+        others = other_live_nodes(session, archive.node,
+                                  running=lambda ids: running_daemons(archive.settings, ids))
     if others:
         from index import DATABASE_ENGINE
 

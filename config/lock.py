@@ -304,3 +304,26 @@ def claim(settings: Settings, name: str, purpose: str) -> Iterator[str | None]:
         yield None
     finally:
         lock.release()
+
+
+def running_daemons(settings: Settings, nodes: list[str]) -> set[str] | None:
+    """Of ``nodes``, those whose daemon holds its lock right now (on PostgreSQL the server knows:
+    a daemon that died has no session, whatever its last heartbeat said); None on SQLite."""
+    if not uses_database_locks(settings):
+        return None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from .db import check_url
+
+    keys = {_key(f"daemon:{node}"): node for node in nodes}
+    engine = create_engine(check_url(settings.database_url, settings.database_source), poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            held = connection.execute(text(
+                "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks "
+                "WHERE locktype = 'advisory' AND granted AND objsubid = 1")).scalars().all()
+    finally:
+        engine.dispose()
+    signed = {value - (1 << 64) if value >= 1 << 63 else value for value in held}
+    return {node for key, node in keys.items() if key in signed}

@@ -95,20 +95,27 @@ class NodeState:
                 "holds": list(self.holds), "alive": self.is_alive}
 
 
-def node_states(session: Session, now: datetime | None = None) -> list[NodeState]:
-    """Every node of the archive, the ones with a live daemon first."""
+def node_states(session: Session, now: datetime | None = None,
+                running: Callable[[list[str]], set[str] | None] = lambda nodes: None) -> list[NodeState]:
+    """Every node of the archive, the ones with a live daemon first. ``running`` tells which
+    nodes' daemons hold their lock now (None: cannot tell); else a recent heartbeat counts."""
     now = now or utcnow()
     states = []
-    for node in session.scalars(select(Node).order_by(Node.joined_at, Node.id)):
+    rows = session.scalars(select(Node).order_by(Node.joined_at, Node.id)).all()
+    locked = running([node.id for node in rows])
+    for node in rows:
         alive = node.pid is not None and node.heartbeat_at is not None and now - node.heartbeat_at <= ALIVE
+        alive = alive if locked is None else node.id in locked
         states.append(NodeState(id=node.id, host=node.host, data_dir=node.data_dir, pid=node.pid if alive else None,
                                 heartbeat_at=node.heartbeat_at, holds=tuple(node.holds or ()) if alive else (),
                                 is_alive=alive))
     return sorted(states, key=lambda s: not s.is_alive)
 
 
-def other_live_nodes(session: Session, node: str) -> list[NodeState]:
-    return [s for s in node_states(session) if s.is_alive and s.id != node]
+def other_live_nodes(session: Session, node: str,
+                     running: Callable[[list[str]], set[str] | None] = lambda nodes: None) -> list[NodeState]:
+    """The nodes other than ``node`` whose daemon runs (see :func:`node_states`)."""
+    return [s for s in node_states(session, running=running) if s.is_alive and s.id != node]
 
 
 def run_once(session_factory: Callable[[], Session], name: str, slot: datetime, node: str,

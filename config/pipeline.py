@@ -217,6 +217,8 @@ class Importer:
                     raise
                 log.info("another writer stored part of this batch at the same time; saving it again")
         self._stale |= relinked
+        if self.archive.shares_writes and documents:
+            self._stale |= _relink_across_writers(self.archive, self.directory, [key for key, _ in documents])
         self._indexer.add(documents)
         return ids
 
@@ -272,6 +274,20 @@ def _import_batch(
         if with_batch is not None:
             with_batch(session)
         return _documents(session, new), [m.id for _, m in placed], relinked
+
+
+def _relink_across_writers(archive: Archive, directory: Directory, new_ids: list[int]) -> set[int]:
+    """After a batch commits where other nodes write at the same time: link again the batch's
+    replies and the replies to its messages. A reply and the message it answers stored by two
+    nodes in the same moment did not see each other (neither transaction had committed), so the
+    reply missed the links it inherits. Return the messages whose customers changed (waiting to
+    be indexed again)."""
+    with archive.sessions.begin() as session:
+        new = session.scalars(select(Message).where(Message.id.in_(new_ids))).all()
+        changed = set(relink(session, directory, [m.id for m in new if m.in_reply_to]).changed)
+        changed |= relink_replies(session, directory, new)
+        set_indexed_at(session, sorted(changed), None)
+    return changed
 
 
 def _read_new(archive: Archive, batch: Sequence[tuple[RawItem, str]]) -> dict[str, _Read]:
