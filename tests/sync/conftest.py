@@ -57,7 +57,8 @@ def dovecot(request: pytest.FixtureRequest) -> Iterator[Mailbox]:
         server.remove_mailbox(mailbox)
 
 
-def account_toml(mailbox: Mailbox, *, name: str = "work", security: str = "none", extra: str = "") -> str:
+def account_toml(mailbox: Mailbox, *, name: str = "work", security: str = "none", extra: str = "",
+                 password_env: str = "DOSSIER_TEST_IMAP_PASSWORD") -> str:
     port = mailbox.port if security != "ssl" else mailbox.ssl_port
     return f"""
 [[accounts]]
@@ -66,6 +67,6 @@ host = "127.0.0.1"
 port = {port}
 security = "{security}"
 username = "{mailbox.user}"
-password_env = "DOSSIER_TEST_IMAP_PASSWORD"
+password_env = "{password_env}"
 {extra}
 """

@@ -20,6 +20,7 @@ from tests.conftest import OWN, Databases, Dossier
 from tests.safety.crash import add_customers, generated_messages
 from tests.timing import scaled
 
+from .conftest import account_toml
 from .dovecot import DovecotServer, Mailbox
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -50,16 +51,8 @@ def mailboxes(dovecot_server: DovecotServer) -> Iterator[list[Mailbox]]:
 
 
 def _accounts(boxes: list[Mailbox]) -> str:
-    return "".join(f"""
-[[accounts]]
-name = "rep{n}"
-host = "127.0.0.1"
-port = {box.port}
-security = "none"
-username = "{box.user}"
-password_env = "DOSSIER_TEST_PW_{n}"
-interval = {INTERVAL}
-""" for n, box in enumerate(boxes))
+    return "".join(account_toml(box, name=f"rep{n}", password_env=f"DOSSIER_TEST_PW_{n}",
+                                extra=f"interval = {INTERVAL}") for n, box in enumerate(boxes))
 
 
 class Node:
