@@ -9,9 +9,10 @@ position, so a phrase is a ``<->`` chain, and ``from:acme.com`` looks up the hos
 ``F@:acme.com`` / ``F.:acme.com`` written for every address.
 
 PostgreSQL keeps at most 256 positions per lexeme, none above 16,383, and 1 MB per tsvector.
-So a long field is cut into chunks of :data:`CHUNK` positions (the lexemes of chunk 2 of the
-body are ``b2:…``), each overlapping the next by :data:`OVERLAP` words so that a phrase across
-the seam is found whole; a query looks in as many chunks as the longest document has (the
+So a long field is cut into chunks of at most :data:`CHUNK` positions, a new one also where a
+lexeme would get its 257th position in the chunk (the lexemes of chunk 2 of the body are
+``b2:…``); each chunk starts :data:`OVERLAP` positions before its seam, so that a phrase across
+it lies whole in one chunk. A query looks in as many chunks as the longest document has (the
 ``…_meta`` table keeps that count per field). A document whose lexemes would outgrow
 :data:`TSVECTOR_BUDGET` keeps the fields that come first in :data:`FIELD_ORDER` whole and loses the
 end of the rest: it is marked ``truncated``, logged, and counted by :meth:`PostgresEngine.truncated`.
@@ -30,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import deque
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -48,8 +50,8 @@ from .fields import STORED_TEXT_FIELDS, TEXT_FIELDS, keyword_lists, keyword_term
 log = logging.getLogger(__name__)
 
 LIVE_TABLE = "search_documents"
-#: Positions per chunk of a field, and the words a chunk repeats of the next (a phrase of up
-#: to that many words across the seam is found in the first chunk).
+#: Positions per chunk of a field at most, and the positions a chunk repeats of the one before
+#: (a phrase of up to that many words across the seam is found whole in the later chunk).
 CHUNK = 2048
 OVERLAP = 64
 #: PostgreSQL's limits: positions kept per lexeme, bytes per lexeme, bytes per tsvector.
@@ -77,8 +79,8 @@ _ADDRESS_FIELDS = ("from_addr", "to_addr", "cc_addr", "addr")
 
 _EPOCH = datetime(1970, 1, 1)
 #: The order key "newest first" sorts by: the date's second, then (the same second) the later
-#: added first, as the other engines order them. It stays below 2**53 until the year 2250, so
-#: RUM, which measures its distances as doubles, orders every key exactly.
+#: added first, as the other engines order them. It stays below 2**53 until the year 2242, so
+#: RUM, which measures its distances as doubles, orders every key of a real date exactly.
 _SEQ_BITS = 20
 _NEWEST_CEILING = 2 ** 53
 
@@ -123,22 +125,47 @@ class _Lexemes:
             self.size += cost
             entry = self.positions[lexeme] = []
         if position is not None and len(entry) < MAX_POSITIONS:
+            if self.size + 2 > TSVECTOR_BUDGET:
+                self.truncated = True
+                return False
             entry.append(position)
             self.size += 2
         return True
 
     def add_text(self, prefix: str, weight: str, value: str) -> None:
-        chunks = 0
+        """The tokens of one field, in chunks: a chunk ends before :data:`CHUNK` positions, or
+        before a lexeme's 257th position in it (a table of prices repeats "USD" that often), and
+        the next one starts again :data:`OVERLAP` positions back, so a phrase across the seam
+        lies whole in one chunk."""
+        chunk, first = 0, None  # the chunk being written and the position it starts at
+        counts: dict[str, int] = {}
+        recent: deque[tuple[str, int]] = deque()  # the last OVERLAP positions' tokens
         for term, pos, _, _ in iter_tokens(value, offsets=False):
-            chunk, offset = divmod(pos, CHUNK)
             term = _cut(term)
-            if not self.add(_namespace(prefix, chunk) + term, f"{offset + 1}{weight}"):
-                break
-            if chunk and offset < OVERLAP:  # the seam: the previous chunk holds it too
-                self.add(_namespace(prefix, chunk - 1) + term, f"{CHUNK + offset + 1}{weight}")
-            chunks = max(chunks, chunk + 1)
-        if chunks:
-            self.chunks[prefix] = chunks
+            if first is None:
+                first = pos
+            if pos - first >= CHUNK or counts.get(term, 0) >= MAX_POSITIONS:
+                chunk, counts = chunk + 1, {}
+                while recent and recent[0][1] < pos - OVERLAP:
+                    recent.popleft()
+                first = recent[0][1] if recent else pos
+                for seen, seen_pos in recent:
+                    if not self._position(prefix, chunk, seen, seen_pos - first, weight, counts):
+                        return
+            if not self._position(prefix, chunk, term, pos - first, weight, counts):
+                return
+            recent.append((term, pos))
+            while recent[0][1] < pos - OVERLAP:
+                recent.popleft()
+        if first is not None:
+            self.chunks[prefix] = chunk + 1
+
+    def _position(self, prefix: str, chunk: int, term: str, offset: int, weight: str, counts: dict[str, int]) -> bool:
+        counts[term] = counts.get(term, 0) + 1
+        if not self.add(_namespace(prefix, chunk) + term, f"{offset + 1}{weight}"):
+            self.chunks[prefix] = max(self.chunks.get(prefix, 0), chunk + 1)
+            return False
+        return True
 
     def tsvector(self) -> str:
         return " ".join(_quote(lexeme) + (":" + ",".join(positions) if positions else "")
