@@ -10,7 +10,7 @@ archive (none running, a stale socket, another data directory, config or databas
 its own), the command runs here, as it always did. ``DOSSIER_NO_DAEMON=1`` skips the daemon.
 
 This module is on every command's path, so it imports nothing beyond the standard library's
-smallest modules: no click, no settings.
+smallest modules (and ``runtime``, which is such a module): no click, no settings.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import os
 import struct
 import sys
 
-SOCKET_NAME = "daemon.sock"
+from .runtime import SOCKET_NAME, data_dir_from_env, pause_collector
+
 #: Command paths the daemon answers: the read-only ones people run interactively.
 SERVED = frozenset({("search",), ("thread",), ("quotes",), ("customers", "show"), ("customers", "list")})
 #: Options that take a value and may stand before the command name.
@@ -32,14 +33,6 @@ MAX_REQUEST = 1 << 20
 #: Seconds to wait for the daemon to accept, and for its answer (then the command runs here).
 CONNECT_TIMEOUT = 2.0
 ANSWER_TIMEOUT = 120.0
-
-
-def data_dir_from_env(environ) -> str:
-    """``$DOSSIER_HOME``, else ``$XDG_DATA_HOME/dossier``, else ``~/.local/share/dossier``."""
-    if environ.get("DOSSIER_HOME"):
-        return os.path.expanduser(environ["DOSSIER_HOME"])
-    xdg = environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return os.path.join(os.path.expanduser(xdg), "dossier")
 
 
 def route(argv: list[str]) -> tuple[tuple[str, ...], str] | None:
@@ -180,35 +173,11 @@ def ask_daemon(argv: list[str]) -> dict | None:
     return answer
 
 
-_collector_paused = False
-
-
-def _pause_collector() -> None:
-    """Stop the cyclic garbage collector while the command starts up. Importing SQLAlchemy, its
-    ORM and Whoosh makes a few hundred thousand objects that live until exit, and the collector
-    walks them over and over while they are made: about 0.1 s of a command's start here."""
-    global _collector_paused
-    if gc.isenabled():
-        gc.disable()
-        _collector_paused = True
-
-
-def resume_collector() -> None:
-    """Start the collector again, once the archive opens (:class:`config.archive.Archive`): what
-    exists by then lives until exit, so it is frozen out of every later collection. Every command
-    that does real work opens the archive, the daemon included; a no-op when nothing was paused."""
-    global _collector_paused
-    if _collector_paused:
-        _collector_paused = False
-        gc.freeze()
-        gc.enable()
-
-
 def main() -> None:
     """``dossier``: the daemon's answer when it gives one, else the click CLI in this process."""
     answer = ask_daemon(sys.argv[1:])
     if answer is None:
-        _pause_collector()
+        pause_collector()
         from .cli import main as cli
 
         try:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .client import data_dir_from_env
+from .runtime import data_dir_from_env
 
 CONFIG_NAME = "dossier.toml"
 DB_NAME = "dossier.db"
