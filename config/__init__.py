@@ -1,21 +1,32 @@
-"""Config: the composition root — settings, database wiring, the import pipeline and the CLI.
+"""Config: the composition root — settings, database wiring, the import pipeline, the read library
+and the front ends (the CLI, the daemon's socket).
 
 Nothing imports this package; it imports the stages (ingest, linker, index) and wires them.
 """
 
 from ingest.lazy import lazy_exports
 
-# Each public name loads its module on first use (PEP 562): `dossier --help` must not pay for the
-# database, the index and the parser, and read-only commands do without the pipeline.
+# Each public name loads its module on first use (PEP 562): `dossier --help` and a search the daemon
+# answers must not pay for the database, the index and the parser, and reads do without the pipeline.
 _EXPORTS = {
-    "archive": ("Archive",),
+    "accounts": ("probe_account", "sync_accounts"),
+    "archive": ("Archive", "no_progress"),
+    "backup": ("backup_archive", "export_messages"),
+    "check": ("check_archive",),
+    "daemon": ("run_daemon",),
+    "edits": ("add_customer", "add_customer_for_domain", "correct_link", "edit_customer", "import_customers",
+              "merge_customers", "remove_customer", "rename_customer"),
+    "lock": ("ArchiveLock", "command_line"),
+    "operations": ("OPERATIONS", "RequestError", "run_operation"),
     "pipeline": ("ImportReport", "import_paths", "index_pending", "reindex", "relink_all"),
+    "queries.accounts": ("list_accounts",),
+    "queries.messages": ("read_raw_message",),
+    "queries.status": ("stored_message_count",),
     "settings": ("ConfigError", "Settings", "init_data_dir", "load_settings"),
     "threads": ("find_thread",),
 }
 
-__all__ = ["Archive", "ConfigError", "Settings", "find_thread", "init_data_dir", "load_settings",
-           "ImportReport", "import_paths", "index_pending", "reindex", "relink_all"]
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

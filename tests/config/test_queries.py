@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from config.archive import Archive
 from config.edits import add_customer, correct_link, merge_customers, remove_customer, rename_customer
+from config.operations import OPERATIONS, RequestError, run_operation
 from config.queries import (
     MessageNotFoundError,
     archive_status,
@@ -208,6 +209,21 @@ def test_accounts_are_listed_without_passwords(dossier: Dossier, monkeypatch):
                       'username = "rep@example.org"\npassword_env = "SECRET_VAR"\n')
     (row,) = list_accounts(load_settings(dossier.data_dir)).as_json()
     assert row["name"] == "work" and row["port"] == 993 and "SECRET_VAR" not in json.dumps(row)
+
+
+def test_every_operation_answers_its_functions_json(archive: Archive):
+    assert run_operation(archive, "search", {"text": "quotation", "customer": "acme"}) == \
+        search_messages(archive, "quotation", customer="acme").as_json()
+    assert run_operation(archive, "customers", {"dormant": 365}) == \
+        list_customers(archive, dormant=timedelta(days=365)).as_json()
+    assert run_operation(archive, "quotes", {"since": "2024-01-01"}) == \
+        list_quotes(archive, since=datetime(2024, 1, 1)).as_json()
+    assert {"search", "search_threads", "quotes", "message", "thread", "link_explanation", "customers",
+            "customer", "conflicts", "unlinked", "status"} <= set(OPERATIONS)
+    for op, args in (("import", {}), ("search", {"text": 5}), ("search", {"limit": 0}), ("thread", {}),
+                     ("search", {"sort": "size"}), ("customers", {"dormant": "90d"}), ("search", {"x": 1})):
+        with pytest.raises(RequestError):
+            run_operation(archive, op, args)
 
 
 def test_customer_edits_relink_and_report(tmp_path: Path):
