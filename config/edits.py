@@ -1,19 +1,56 @@
 """Changes people make to customers and links, each in one transaction that also re-links exactly
-the messages it affects (``pipeline.change_customers``). The caller holds the write lock."""
+the messages it affects (:func:`change_customers`). The caller holds the write lock."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 import linker
 from linker import CustomerRow, LinkError
 
 from .archive import Archive
-from .pipeline import change_customers
+from .pipeline import _set_indexed_at, index_pending
 from .queries.messages import find_message
 from .queries.records import Record
+
+log = logging.getLogger(__name__)
+
+
+def change_customers(archive: Archive, change: Callable[[Session], Iterable[int] | None]) -> int:
+    """Apply ``change`` to the customer records and re-link exactly the messages it affects, in
+    one transaction; re-index those whose customers changed and return how many did.
+
+    The affected messages are found by looking up, in the participants table, the addresses
+    and domains whose owners differ before and after the change, plus the messages ``change``
+    returns (those linked to a customer it deleted) and the replies below them; the result
+    equals a full relink. Errors from ``change`` (LinkError …) roll everything back.
+    """
+    with archive.sessions.begin() as session:
+        relinked, changed = apply_customer_change(archive, session, change)
+        _set_indexed_at(session, changed, None)
+    if changed:
+        index_pending(archive)
+    log.info("customer change: %d messages re-linked, %d changed", relinked, len(changed))
+    return len(changed)
+
+
+def apply_customer_change(
+    archive: Archive, session: Session, change: Callable[[Session], Iterable[int] | None]
+) -> tuple[int, list[int]]:
+    """Inside ``session``: apply ``change`` and re-link the messages it affects (see
+    :func:`change_customers`). Return how many were re-linked and the ids whose customers changed."""
+    before = archive.directory(session)
+    extra = set(change(session) or ())
+    session.flush()
+    after = archive.directory(session)
+    ids = linker.affected_messages(session, before, after) | extra
+    report = linker.relink(session, after, ids) if ids else None
+    return (report.messages if report else 0), sorted(set(report.changed if report else ()) | extra)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,7 +35,7 @@ from ingest import (
     detect_kind,
     iter_source,
 )
-from linker import Directory, affected_messages, customers_by_message, link_message, relink, relink_replies
+from linker import Directory, customers_by_message, link_message, relink, relink_replies
 
 from .archive import Archive, Progress, no_progress
 from .settings import check_writable
@@ -580,35 +580,3 @@ def relink_all(archive: Archive, message_ids: Iterable[int] | None = None) -> in
         _set_indexed_at(session, changed, None)
     index_pending(archive)
     return len(changed)
-
-
-def change_customers(archive: Archive, change: Callable[[Session], Iterable[int] | None]) -> int:
-    """Apply ``change`` to the customer records and re-link exactly the messages it affects, in
-    one transaction; re-index those whose customers changed and return how many did.
-
-    The affected messages are found by looking up, in the participants table, the addresses
-    and domains whose owners differ before and after the change, plus the messages ``change``
-    returns (those linked to a customer it deleted) and the replies below them; the result
-    equals a full relink. Errors from ``change`` (LinkError …) roll everything back.
-    """
-    with archive.sessions.begin() as session:
-        relinked, changed = apply_customer_change(archive, session, change)
-        _set_indexed_at(session, changed, None)
-    if changed:
-        index_pending(archive)
-    log.info("customer change: %d messages re-linked, %d changed", relinked, len(changed))
-    return len(changed)
-
-
-def apply_customer_change(
-    archive: Archive, session: Session, change: Callable[[Session], Iterable[int] | None]
-) -> tuple[int, list[int]]:
-    """Inside ``session``: apply ``change`` and re-link the messages it affects (see
-    :func:`change_customers`). Return how many were re-linked and the ids whose customers changed."""
-    before = archive.directory(session)
-    extra = set(change(session) or ())
-    session.flush()
-    after = archive.directory(session)
-    ids = affected_messages(session, before, after) | extra
-    report = relink(session, after, ids) if ids else None
-    return (report.messages if report else 0), sorted(set(report.changed if report else ()) | extra)
