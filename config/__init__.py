@@ -1,7 +1,8 @@
 """Config: the composition root — settings, database wiring, the import pipeline, the read library
 and the front ends (the CLI, the daemon's socket).
 
-Nothing imports this package; it imports the stages (ingest, linker, index) and wires them.
+No other package imports this one; it imports the stages (ingest, linker, index) and wires them.
+Its front ends reach the libraries through the names below, each loaded on first use.
 """
 
 from ingest.lazy import lazy_exports

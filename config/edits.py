@@ -1,5 +1,8 @@
-"""Changes people make to customers and links, each in one transaction that also re-links exactly
-the messages it affects (:func:`change_customers`). The caller holds the write lock."""
+"""Changes people make to customers and links, each re-linking exactly what it affects.
+
+Each change runs in one transaction that also re-links the messages it affects
+(:func:`change_customers`). The caller holds the write lock.
+"""
 
 from __future__ import annotations
 

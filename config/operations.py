@@ -1,7 +1,9 @@
-"""The read operations a front end may ask for by name, with JSON arguments: the daemon's socket
-answers them, the CLI runs them when no daemon serves its archive, and an HTTP front end can
-serve the same table. Each maps a name to one function of the read library and the arguments it
-takes; an answer is that function's record as JSON."""
+"""The read operations by name: one table the daemon's socket, the CLI and an HTTP front end serve.
+
+Each operation maps a name to one function of the read library and the JSON arguments it takes;
+its answer is that function's record as JSON. The daemon's socket answers them, the CLI runs them
+itself when no daemon serves its archive, and an HTTP front end can serve the same table.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""What the entry point, the settings and the daemon share before anything heavy is loaded: where
-the archive and its files are, whether they are private, the daemon socket's name, and the
-collector paused while a command starts (standard library only)."""
+"""What every process needs before anything heavy loads (standard library only).
+
+The entry point, the settings and the daemon share: where the archive and its files are, whether
+they are private, the daemon socket's name, and the collector paused while a command starts.
+"""
 
 from __future__ import annotations
 

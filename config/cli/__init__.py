@@ -1,9 +1,11 @@
-"""The ``dossier`` command line: one module per command group, each command parsing its options,
-calling one library function (or asking the daemon for its answer) and rendering the result.
+"""The ``dossier`` command line: one module per command group, loaded when its command runs.
 
-A command's module loads only when that command runs (click's lazy-loading group), and loads
-the libraries it calls only when it calls them, so ``dossier --help`` and a search the daemon
-answers start without SQLAlchemy, the index or the parser.
+Each command parses its options, calls one library function (or asks for one read operation,
+answered by the daemon or the read library) and renders the result.
+
+A command's module loads when the command runs or ``--help`` lists it (click's lazy-loading
+group); the libraries it calls load when it calls them (``config``'s lazy names). So ``dossier
+--help`` and a search the daemon answers start without SQLAlchemy, the index or the parser.
 """
 
 from __future__ import annotations

@@ -57,6 +57,7 @@ class _SyncBar:
     """Shows sync progress (folder, done/total, rate) on a terminal."""
 
     def __init__(self) -> None:
+        # rich loads only for a bar on a terminal, as in common.progress.
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

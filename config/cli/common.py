@@ -1,5 +1,4 @@
-"""What every command shares: library errors as one line, the archive options, opening the
-archive, asking the daemon or the read library, and output helpers.
+"""What every command shares: errors as one line, archive options, the archive, the daemon, output.
 
 This module is on the path of every command, the ones a daemon answers included, so it loads no
 more than click and the standard library at import; the archive (SQLAlchemy, the index) loads
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
+    # Looked up only when a command raised something (see DossierGroup.invoke).
     from index.errors import SearchIndexError
     from ingest.errors import IngestError
     from linker.errors import LinkError
@@ -153,6 +153,7 @@ def progress(label: str, total: int | None, enabled: bool) -> Callable[[Iterable
     """An iterable wrapper showing a progress bar on a terminal, or nothing."""
     if not enabled or not sys.stderr.isatty():
         return config.no_progress
+    # rich loads only for a bar on a terminal: scripts and the tests never pay for it.
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     def wrap(items: Iterable) -> Iterable:

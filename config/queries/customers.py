@@ -1,5 +1,4 @@
-"""Customers as people read them: the list (dormant, waiting), one customer's dossier, the
-domains several customers claim, and the senders no customer has yet."""
+"""Customers as people read them: the list, a dossier, shared domains, senders with no customer."""
 
 from __future__ import annotations
 

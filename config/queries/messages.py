@@ -1,5 +1,4 @@
-"""Reading one message: finding it by the id people type, its view, raw bytes, conversation and
-why it links to the customers it does."""
+"""Reading one message: by the id people type, its view, raw bytes, thread and why it links."""
 
 from __future__ import annotations
 
