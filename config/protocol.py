@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import struct
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .runtime import SOCKET_NAME
+
+if TYPE_CHECKING:
+    import socket
 
 VERSION = 1
 _HEADER = struct.Struct("!I")
@@ -76,10 +78,14 @@ def ask_daemon(data_dir: str, config_path: str, op: str, args: dict[str, Any]) -
     """The answer (``result`` or ``error``) of a ``dossier daemon`` serving the archive in the
     absolute ``data_dir`` with ``config_path`` to ``op``; None when none answers for exactly it
     (no daemon, a stale socket, another archive, ``$DOSSIER_NO_DAEMON`` set)."""
-    if os.environ.get("DOSSIER_NO_DAEMON") or not hasattr(socket, "AF_UNIX"):
+    if os.environ.get("DOSSIER_NO_DAEMON"):
         return None
     path = os.path.join(data_dir, SOCKET_NAME)
     if not os.path.exists(path):
+        return None
+    import socket  # only when a daemon may be there: a command on its own does without
+
+    if not hasattr(socket, "AF_UNIX"):
         return None
     request = {"v": VERSION, "op": op, "args": args, "archive": archive_identity(data_dir, config_path)}
     try:
