@@ -18,7 +18,7 @@ _EXPORTS = {
     "edits": ("add_customer", "add_customer_for_domain", "correct_link", "edit_customer", "import_customers",
               "merge_customers", "remove_customer", "rename_customer"),
     "lock": ("ArchiveLock", "command_line"),
-    "operations": ("OPERATIONS", "RequestError", "run_operation"),
+    "operations": ("OPERATIONS", "RequestError", "prepare_operation", "run_operation"),
     "pipeline": ("ImportReport", "import_paths", "index_pending", "reindex", "relink_all"),
     "queries.accounts": ("list_accounts",),
     "queries.messages": ("read_raw_message",),

@@ -143,8 +143,14 @@ def call_arguments(name: str, args: Mapping[str, Any]) -> tuple[Callable[..., qu
     return getattr(queries, operation.function), kwargs
 
 
+def prepare_operation(name: str, args: Mapping[str, Any]) -> Callable[[Archive], Any]:
+    """Operation ``name`` with ``args``, ready to answer on an archive with its JSON; its library
+    module is loaded now. Raises RequestError, and (when called) what the library function raises."""
+    function, kwargs = call_arguments(name, args)
+    return lambda archive: function(archive, **kwargs).as_json()
+
+
 def run_operation(archive: Archive, name: str, args: Mapping[str, Any]) -> Any:
     """The JSON answer of operation ``name`` with ``args`` on ``archive``. Raises RequestError,
     and what the library function raises."""
-    function, kwargs = call_arguments(name, args)
-    return function(archive, **kwargs).as_json()
+    return prepare_operation(name, args)(archive)

@@ -142,7 +142,9 @@ def ask(op: str, **args: Any) -> Any:
     data_dir, config_path = locate(obj.get("data_dir"), obj.get("config_path"))
     answer = ask_daemon(str(data_dir), str(config_path), op, args) if data_dir.is_dir() else None
     if answer is None:
-        return config.run_operation(open_archive(), op, args)
+        # The library loads before the archive opens: until then the collector is paused (runtime.py).
+        operation = config.prepare_operation(op, args)
+        return operation(open_archive())
     warn_loose_permissions(data_dir)
     if "error" in answer:
         raise click.ClickException(answer["error"])
