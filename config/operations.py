@@ -117,7 +117,7 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-def call_arguments(name: str, args: Mapping[str, Any]) -> tuple[Callable[..., queries.Record], dict[str, Any]]:
+def _call_arguments(name: str, args: Mapping[str, Any]) -> tuple[Callable[..., queries.Record], dict[str, Any]]:
     """The library function of operation ``name`` and its keyword arguments read from ``args``.
     Raises RequestError for an unknown operation, an unknown or missing argument or a wrong value."""
     operation = OPERATIONS.get(name)
@@ -146,7 +146,7 @@ def call_arguments(name: str, args: Mapping[str, Any]) -> tuple[Callable[..., qu
 def prepare_operation(name: str, args: Mapping[str, Any]) -> Callable[[Archive], Any]:
     """Operation ``name`` with ``args``, ready to answer on an archive with its JSON; its library
     module is loaded now. Raises RequestError, and (when called) what the library function raises."""
-    function, kwargs = call_arguments(name, args)
+    function, kwargs = _call_arguments(name, args)
     return lambda archive: function(archive, **kwargs).as_json()
 
 

@@ -140,7 +140,7 @@ def ask(op: str, **args: Any) -> Any:
     Either way the command renders the same JSON, so its output is the same."""
     obj = options()
     data_dir, config_path = locate(obj.get("data_dir"), obj.get("config_path"))
-    answer = ask_daemon(str(data_dir), str(config_path), op, args) if data_dir.is_dir() else None
+    answer = ask_daemon(str(data_dir), str(config_path), op, args)
     if answer is None:
         # The library loads before the archive opens: until then the collector is paused (runtime.py).
         operation = config.prepare_operation(op, args)
