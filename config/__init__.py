@@ -15,6 +15,7 @@ _EXPORTS = {
     "backup": ("backup_archive", "export_messages"),
     "check": ("check_archive",),
     "daemon": ("run_daemon",),
+    "db": ("make_engine", "upgrade_schema"),
     "edits": ("add_customer", "add_customer_for_domain", "correct_link", "edit_customer", "import_customers",
               "merge_customers", "remove_customer", "rename_customer"),
     "lock": ("ArchiveLock", "command_line"),
@@ -24,7 +25,6 @@ _EXPORTS = {
     "queries.messages": ("read_raw_message",),
     "queries.status": ("stored_message_count",),
     "settings": ("ConfigError", "Settings", "init_data_dir", "load_settings"),
-    "threads": ("find_thread",),
 }
 
 __all__ = sorted(name for names in _EXPORTS.values() for name in names)

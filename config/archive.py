@@ -44,11 +44,12 @@ class Archive:
 
     @cached_property
     def index(self) -> SearchIndex:
-        """The search index, opened on first use: Whoosh's modules cost about 0.1 s to import,
-        which a sync that finds nothing new, or a command that only reads the database, never needs."""
+        """The search index, opened on first use (its engine's modules take a while to import,
+        which a sync that finds nothing new, or a command that only reads the database, never needs);
+        a new index gets the engine the config names."""
         from index import SearchIndex
 
-        return SearchIndex(self.settings.index_path)
+        return SearchIndex(self.settings.index_path, engine=self.settings.index_engine)
 
     def directory(self, session: Session) -> Directory:
         from linker import load_directory, load_freemail  # the link rules; searching and counting do without

@@ -222,7 +222,9 @@ def _check_links(archive: Archive, report: CheckReport, repair: bool) -> None:
 
 def _check_index(archive: Archive, report: CheckReport, repair: bool) -> None:
     """Every stored ok message has exactly one index document with its customers; no document lacks a row."""
-    from .pipeline import _set_indexed_at, index_pending, reindex
+    from ingest import set_indexed_at
+
+    from .pipeline import index_pending, reindex
 
     try:
         documents = list(archive.index.stored_documents())
@@ -271,13 +273,13 @@ def _check_index(archive: Archive, report: CheckReport, repair: bool) -> None:
         return
     duplicates = [sha for sha, docs in indexed.items() if len(docs) > 1 and sha in ok]
     if extra or duplicates:
-        # A delete by id removes every copy (Whoosh's replace removes only the first one found).
+        # A delete by id removes every copy (a replace may remove only the first one found).
         with archive.index.writer() as writer:
             for doc_id in extra + duplicates:
                 writer.delete(doc_id)
     if to_index:
         with archive.sessions.begin() as session:
-            _set_indexed_at(session, to_index, None)
+            set_indexed_at(session, to_index, None)
         index_pending(archive)  # replaces each document (delete by id, then add)
     for finding in findings:
         finding.repaired = True

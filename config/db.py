@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+import logging
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 import linker.models  # noqa: F401  (registers the linker's tables on the shared metadata)
-from ingest.models import Base
 
+from . import migrations
 from .settings import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -22,51 +26,75 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the schema created. Raises ConfigError on an unusable database."""
+def make_engine(url: str, *, upgrade: bool = True) -> Engine:
+    """An engine for ``url``, with the schema brought to the newest revision unless ``upgrade``
+    is false. Raises ConfigError on an unusable database."""
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    if upgrade:
+        upgrade_schema(engine)
+    return engine
+
+
+def schema_revision(connection: Connection) -> str | None:
+    """The revision the database is at; None for an empty database or one made before migrations."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.scalar(text("SELECT version_num FROM alembic_version"))
+
+
+def upgrade_schema(engine: Engine) -> tuple[str | None, str]:
+    """Bring the database to :data:`migrations.HEAD` (nothing to do costs one query); return the
+    revisions before and after. A database made before migrations is adopted by the baseline.
+    Raises ConfigError on an unusable database."""
     try:
-        Base.metadata.create_all(engine)
-        _add_missing_columns(engine)
+        with engine.connect() as connection:
+            before = schema_revision(connection)
+        if before == migrations.HEAD:
+            return before, before
+        try:
+            run_migrations(engine, "upgrade", "head")
+        except (DatabaseError, OperationalError):
+            # Another process opening the same archive may have upgraded it first.
+            with engine.connect() as connection:
+                if schema_revision(connection) != migrations.HEAD:
+                    raise
     except (DatabaseError, OperationalError) as exc:
         reason = str(getattr(exc, "orig", exc)) or type(exc).__name__
         raise ConfigError(
             f"cannot use the database {engine.url.render_as_string(hide_password=True)}: {reason}; "
             "if the file is damaged, restore it from a backup"
         ) from exc
-    return engine
+    if before is not None:
+        log.info("upgraded the database schema from revision %s to %s", before, migrations.HEAD)
+    return before, migrations.HEAD
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """Add columns that a newer Dossier declares to tables an older one created.
+def run_migrations(engine: Engine, action: str, target: str) -> None:
+    """Run Alembic's ``upgrade`` or ``downgrade`` to ``target`` in one transaction.
 
-    ``create_all`` creates missing tables only. New columns are always nullable (or carry
-    a default the code applies), so ``ALTER TABLE … ADD COLUMN`` is all an upgrade needs,
-    and both SQLite and PostgreSQL understand it.
+    On SQLite, foreign keys are off while it runs: a batch migration re-creates a table, and
+    dropping the old one with foreign keys on would cascade-delete every row that points at it
+    (a customer's domains and links, a message's copies). The keys are checked before commit.
     """
-    inspector = inspect(engine)
-    existing_tables = set(inspector.get_table_names())
-    statements = []
-    for table in Base.metadata.sorted_tables:
-        if table.name not in existing_tables:
-            continue
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in present:
-                kind = column.type.compile(dialect=engine.dialect)
-                preparer = engine.dialect.identifier_preparer
-                statements.append(
-                    f"ALTER TABLE {preparer.quote(table.name)} ADD COLUMN {preparer.quote(column.name)} {kind}"
-                )
-    with engine.begin() as connection:
-        for statement in statements:
-            connection.execute(text(statement))
-        for table in Base.metadata.sorted_tables:
-            if table.name in existing_tables:
-                for index in table.indexes:
-                    index.create(connection, checkfirst=True)
+    from alembic import command
+
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # no effect inside a transaction
+            connection.commit()
+        try:
+            with connection.begin():
+                getattr(command, action)(migrations.alembic_config(connection), target)
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise ConfigError(f"the migration to revision {target} left rows pointing at nothing; "
+                                      "nothing was changed, please report this")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

@@ -1,59 +1,25 @@
 """Changes people make to customers and links, each re-linking exactly what it affects.
 
 Each change runs in one transaction that also re-links the messages it affects
-(:func:`change_customers`). The caller holds the write lock.
+(``pipeline.change_customers``). The caller holds the write lock.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 import linker
-from linker import CustomerRow, LinkError
+from linker import LinkError
 
 from .archive import Archive
-from .pipeline import _set_indexed_at, index_pending
+from .pipeline import change_customers
 from .queries.messages import find_message
 from .queries.records import Record
 
-log = logging.getLogger(__name__)
-
-
-def change_customers(archive: Archive, change: Callable[[Session], Iterable[int] | None]) -> int:
-    """Apply ``change`` to the customer records and re-link exactly the messages it affects, in
-    one transaction; re-index those whose customers changed and return how many did.
-
-    The affected messages are found by looking up, in the participants table, the addresses
-    and domains whose owners differ before and after the change, plus the messages ``change``
-    returns (those linked to a customer it deleted) and the replies below them; the result
-    equals a full relink. Errors from ``change`` (LinkError …) roll everything back.
-    """
-    with archive.sessions.begin() as session:
-        relinked, changed = apply_customer_change(archive, session, change)
-        _set_indexed_at(session, changed, None)
-    if changed:
-        index_pending(archive)
-    log.info("customer change: %d messages re-linked, %d changed", relinked, len(changed))
-    return len(changed)
-
-
-def apply_customer_change(
-    archive: Archive, session: Session, change: Callable[[Session], Iterable[int] | None]
-) -> tuple[int, list[int]]:
-    """Inside ``session``: apply ``change`` and re-link the messages it affects (see
-    :func:`change_customers`). Return how many were re-linked and the ids whose customers changed."""
-    before = archive.directory(session)
-    extra = set(change(session) or ())
-    session.flush()
-    after = archive.directory(session)
-    ids = linker.affected_messages(session, before, after) | extra
-    report = linker.relink(session, after, ids) if ids else None
-    return (report.messages if report else 0), sorted(set(report.changed if report else ()) | extra)
+if TYPE_CHECKING:
+    from linker import ImportPlan, SheetReading
 
 
 @dataclass(frozen=True)
@@ -66,43 +32,29 @@ class CustomerChange(Record):
 
 
 @dataclass(frozen=True)
-class CustomerImport(Record):
-    """What a customer sheet did: names created, updated and unchanged, lines skipped (``FILE:LINE:
-    reason``), and messages whose customers changed."""
+class CustomerImport:
+    """What a customer sheet did, or in a dry run would do: the plan of every row (``linker.ImportPlan``:
+    each row's action, record and reason) and how many messages changed customers (None in a dry run)."""
 
-    created: tuple[str, ...]
-    updated: tuple[str, ...]
-    unchanged: tuple[str, ...]
-    skipped: tuple[str, ...]
-    relinked: int
+    plan: ImportPlan
+    relinked: int | None
 
 
-def import_customers(archive: Archive, path: Path) -> CustomerImport:
-    """Create or update a customer per valid line of a CSV or XLSX sheet (see
-    ``linker.read_customer_file``); a line that cannot be used is skipped and reported.
-    Raises CustomerFileError when the file cannot be read at all."""
-    outcome: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
-    skipped: list[str] = []
+def import_customers(archive: Archive, reading: SheetReading, *, dry_run: bool = False) -> CustomerImport:
+    """Create or update a customer per usable row of a sheet read with ``linker.read_customer_sheet``
+    (a row updates the customer with the same name, else the one owning one of its domains); a row
+    that cannot be used is planned as skipped, with the reason. ``dry_run`` writes nothing."""
+    if dry_run:
+        with archive.sessions() as session:
+            return CustomerImport(linker.import_customers(session, reading, archive.directory(session), dry_run=True),
+                                  None)
+    plans: list[ImportPlan] = []
 
     def change(session) -> None:
-        for row in linker.read_customer_file(path):
-            if not isinstance(row, CustomerRow):
-                skipped.append(f"{path}:{row.line}: {row.reason}")
-                continue
-            try:
-                with session.begin_nested():
-                    customer, what = linker.upsert_customer(
-                        session, row.name, domains=row.domains, emails=row.emails,
-                        country=row.country, notes=row.notes, fields=row.fields,
-                    )
-            except LinkError as exc:
-                skipped.append(f"{path}:{row.line}: {exc}")
-                continue
-            outcome[what].append(customer.name)
+        plans.append(linker.import_customers(session, reading, archive.directory(session)))
 
     relinked = change_customers(archive, change)
-    return CustomerImport(tuple(outcome["created"]), tuple(outcome["updated"]), tuple(outcome["unchanged"]),
-                          tuple(skipped), relinked)
+    return CustomerImport(plans[0], relinked)
 
 
 def add_customer(archive: Archive, name: str, *, domains: Sequence[str] = (), emails: Sequence[str] = (),

@@ -112,6 +112,7 @@ OPERATIONS: dict[str, Operation] = {
                                               "waiting": Param(_flag, False)}),
     "customer": Operation("customer_dossier", {"name": Param(_text, required=True), "limit": Param(_integer(), 10)}),
     "conflicts": Operation("list_conflicts", {}),
+    "duplicates": Operation("list_duplicates", {}),
     "unlinked": Operation("list_unlinked", {"limit": Param(_integer(1), 30), "include_bulk": Param(_flag, False)}),
     "status": Operation("archive_status", {}),
 }

@@ -54,6 +54,7 @@ class Settings:
     nightly: str = "30 2 * * *"
     raw_key_env: str = ""  # [raw_store] key_env: the variable holding the encryption key
     raw_key_file: str = ""  # [raw_store] key_file: a file holding it
+    index_engine: str = "tantivy"  # [index] engine: the engine a new index is created with
 
     def account(self, name: str) -> AccountSettings:
         for account in self.accounts:
@@ -87,6 +88,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "import": {"batch_size": (int, 200), "fsync": (bool, True)},
     "daemon": {"nightly": (str, "30 2 * * *")},
     "raw_store": {"key_env": (str, ""), "key_file": (str, "")},
+    "index": {"engine": (str, "tantivy")},
 }
 
 # [[accounts]] key -> (type, default); name, host and username are required.
@@ -216,6 +218,11 @@ def _validate(raw: dict, path: Path) -> dict:
             values[section][key] = value
     if values["import"]["batch_size"] < 1:
         raise ConfigError(f"{path}: [import] batch_size must be at least 1")
+    from index import ENGINES
+
+    if values["index"]["engine"] not in ENGINES:
+        raise ConfigError(f"{path}: [index] engine must be one of {', '.join(ENGINES)}, "
+                          f"not {values['index']['engine']!r}")
     return values
 
 
@@ -247,6 +254,7 @@ def load_settings(data_dir: Path | None = None, config_path: Path | None = None)
         nightly=_cron(str(values["daemon"]["nightly"]), config_path),
         raw_key_env=values["raw_store"]["key_env"],
         raw_key_file=str(Path(values["raw_store"]["key_file"]).expanduser()) if values["raw_store"]["key_file"] else "",
+        index_engine=values["index"]["engine"],
     )
 
 
@@ -302,11 +310,13 @@ def _cron(value: str, path: Path) -> str:
 
 
 def init_data_dir(
-    data_dir: Path | None = None, config_path: Path | None = None, *, own_domains: Sequence[str] = ()
+    data_dir: Path | None = None, config_path: Path | None = None, *, own_domains: Sequence[str] = (),
+    engine: str | None = None,
 ) -> Path:
     """Create the data directory (mode 0700) with a commented config; return the config path.
 
-    ``own_domains`` fill the config's ``own_domains`` key. An existing config is left as it is.
+    ``own_domains`` fill the config's ``own_domains`` key, ``engine`` its ``[index] engine``.
+    An existing config is left as it is.
     Raises ConfigError when the directory cannot be created.
     """
     data_dir, config_path = locate(data_dir, config_path)
@@ -321,6 +331,8 @@ def init_data_dir(
             if own_domains:
                 listed = ", ".join(json.dumps(d.strip().lower()) for d in own_domains)
                 text = text.replace("\nown_domains = []\n", f"\nown_domains = [{listed}]\n", 1)
+            if engine:
+                text = text.replace('\nengine = "tantivy"\n', f"\nengine = {json.dumps(engine)}\n", 1)
             config_path.write_text(text, encoding="utf-8")
             os.chmod(config_path, 0o600)
     except OSError as exc:

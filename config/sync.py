@@ -1,11 +1,11 @@
 """IMAP sync: one pass over configured accounts, through the same pipeline as ``dossier import``.
 
-Per folder: EXAMINE it, compare UIDVALIDITY / UIDNEXT / HIGHESTMODSEQ with the stored cursor
-(unchanged folders cost one command), list the UIDs above the cursor in windows, skip those
-already stored, fetch the rest in batches bounded by count and bytes, hand each batch to the
-:class:`~config.pipeline.Importer` (raw store -> parse -> link -> index, committed), then move
-the cursor. The cursor never passes a UID that is not stored, so a pass that dies anywhere
-resumes where it stopped.
+Per folder: EXAMINE it and let ``ingest.decide_folder`` compare UIDVALIDITY / UIDNEXT /
+HIGHESTMODSEQ with the stored cursor (unchanged folders cost one command), list the UIDs above
+the cursor in windows, skip those already stored, fetch the rest in batches bounded by count and
+bytes, and hand each batch to the :class:`~config.pipeline.Importer` (raw store -> parse -> link
+-> index), which commits it together with the cursor moved over it. The cursor never passes a
+UID that is not stored, so a pass that dies anywhere resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -17,11 +17,22 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from ingest import FolderState, Message, MessageCopy, RawItem
+from ingest import (
+    FolderAction,
+    FolderKey,
+    RawItem,
+    begin_folder,
+    finish_folder,
+    record_folder_error,
+    refresh_flags,
+    remap_copies,
+    save_cursor,
+    stored_uids,
+    utcnow,
+)
 from ingest.imap import (
     FolderInfo,
     ImapAccount,
@@ -37,14 +48,6 @@ from .pipeline import Importer, index_pending
 from .settings import AccountSettings, ConfigError
 
 log = logging.getLogger(__name__)
-
-#: A folder whose UIDVALIDITY changed this many times is reported as unstable.
-UNSTABLE_UIDVALIDITY = 3
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
 
 # ---------------------------------------------------------------------------- credentials
 
@@ -224,13 +227,14 @@ class _LazyImporter:
         self.archive, self.account = archive, account
         self._importer: Importer | None = None
 
-    def add_batch(self, items: list[RawItem]) -> tuple[int, int]:
-        """Store one batch; return how many were new and how many already archived."""
+    def add_batch(self, items: list[RawItem], with_batch: Callable[[Session], None]) -> tuple[int, int]:
+        """Store one batch, committing ``with_batch``'s writes with it; return how many were new
+        and how many already archived."""
         if self._importer is None:
             self._importer = Importer(self.archive, self.account).__enter__()
         report = self._importer.report
         before = (report.stored, report.duplicates)
-        self._importer.add_batch(items)
+        self._importer.add_batch(items, with_batch=with_batch)
         return report.stored - before[0], report.duplicates - before[1]
 
     def close(self) -> None:
@@ -287,59 +291,30 @@ def _sync_folder(
 ) -> FolderReport:
     report = FolderReport(account=account, folder=folder.name)
     status = connection.select(folder)
+    key = FolderKey(account, folder.raw, status.uidvalidity)
     with archive.sessions.begin() as session:
-        state = session.scalar(select(FolderState).where(FolderState.account == account,
-                                                         FolderState.folder == folder.raw))
-        if state is None:
-            state = FolderState(account=account, folder=folder.raw, name=folder.name, last_uid=0, gaps=[],
-                                uidvalidity_changes=0)
-            session.add(state)
-        state.last_attempt_at = _utcnow()
-        remap = state.uidvalidity is not None and state.uidvalidity != status.uidvalidity
-        if remap:
-            state.uidvalidity_changes = (state.uidvalidity_changes or 0) + 1
-            log.warning("%s/%s: UIDVALIDITY changed (%s -> %s); re-scanning the folder", account, folder.name,
-                        state.uidvalidity, status.uidvalidity)
-            if state.uidvalidity_changes >= UNSTABLE_UIDVALIDITY:
-                log.warning("%s/%s: UIDVALIDITY has changed %d times; the server may be rebuilding this folder "
-                            "repeatedly, which costs a full re-scan each time", account, folder.name,
-                            state.uidvalidity_changes)
-            state.last_uid, state.gaps, state.uidnext, state.highestmodseq = 0, [], None, None
-            # The old UIDs mean nothing now; copies get their new UID when re-mapped or fetched.
-            session.execute(update(MessageCopy).where(MessageCopy.account == account,
-                                                      MessageCopy.folder == folder.name).values(uid=None))
-            report.uidvalidity_changed = True
-        unchanged = (
-            not remap
-            and state.uidvalidity == status.uidvalidity
-            and status.uidnext is not None
-            and state.uidnext == status.uidnext
-            and not state.gaps
-        )
-        flags_changed = (
-            unchanged and status.highestmodseq is not None and state.highestmodseq is not None
-            and status.highestmodseq != state.highestmodseq
-        )
-        state.uidvalidity = status.uidvalidity
-        state.name = folder.name
-        last_uid = state.last_uid
-        if unchanged and not flags_changed:
-            state.last_success_at, state.last_error = _utcnow(), None
-            state.exists = status.exists
-            report.unchanged = True
-            return report
-    if flags_changed:
-        _refresh_flags(archive, connection, account, folder, state_modseq=_modseq(archive, account, folder))
-        _finish(archive, account, folder, status, last_uid, [], complete=True)
+        plan = begin_folder(session, account, folder, status, utcnow())
+    if plan.action is FolderAction.UNCHANGED:
         report.unchanged = True
         return report
+    if plan.action is FolderAction.FLAGS_CHANGED:
+        changed = connection.changed_flags(plan.since_modseq)
+        with archive.sessions.begin() as session:
+            refresh_flags(session, key, changed)
+            finish_folder(session, key, status, plan.fetch_after, [], complete=True, now=utcnow())
+        report.unchanged = True
+        return report
+    report.uidvalidity_changed = plan.action is FolderAction.RESCAN
 
-    listed = connection.uids_after(last_uid, status.uidnext)
+    listed = connection.uids_after(plan.fetch_after, status.uidnext)
     report.listed = len(listed)
-    stored: set[int] = set(_stored_uids(archive, account, folder.name, listed))
+    with archive.sessions() as session:
+        stored = stored_uids(session, key, listed)
     todo = [uid for uid in listed if uid not in stored]
-    if remap and todo:
-        remapped = _remap(archive, connection, account, folder.name, todo)
+    if plan.action is FolderAction.RESCAN and todo:
+        headers = connection.message_ids(todo)
+        with archive.sessions.begin() as session:
+            remapped = remap_copies(session, key, headers)
         report.remapped = len(remapped)
         stored.update(remapped)
         todo = [uid for uid in todo if uid not in remapped]
@@ -355,6 +330,8 @@ def _sync_folder(
                 data=fetched.data,
                 folder=folder.name,
                 origin=f"imap://{account}/{folder.name};UID={fetched.uid}",
+                mailbox=folder.raw,
+                uidvalidity=status.uidvalidity,
                 uid=fetched.uid,
                 flags=fetched.flags,
                 internaldate=fetched.internaldate,
@@ -362,114 +339,35 @@ def _sync_folder(
             )
             for fetched in connection.fetch(batch)
         ]
+        stored.update(item.uid for item in items)
+        # The cursor moves over what is stored (never past a UID that is not), committed with the batch.
+        cursor, _ = advance_cursor(plan.fetch_after, [u for u in listed if u <= batch[-1]], stored)
+
+        def move_cursor(session: Session, cursor: int = cursor) -> None:
+            save_cursor(session, key, cursor)
+
         if items:
-            new, known = importer.add_batch(items)
+            new, known = importer.add_batch(items, move_cursor)
             report.stored += new
             report.duplicates += known
+        else:
+            with archive.sessions.begin() as session:
+                move_cursor(session)
         report.fetched += len(items)
-        stored.update(item.uid for item in items)
         progress.advance(len(batch))
-        # Committed: move the cursor over what is stored (never past a UID that is not).
-        cursor, _ = advance_cursor(last_uid, [u for u in listed if u <= batch[-1]], stored)
-        _save_cursor(archive, account, folder, cursor)
     progress.done()
-    cursor, gaps = advance_cursor(last_uid, listed, stored)
+    cursor, gaps = advance_cursor(plan.fetch_after, listed, stored)
     if stopped:
         gaps = []
     report.gaps = gaps
     if gaps:
         log.warning("%s/%s: %d messages listed by the server were not returned (UIDs %s); they will be retried",
                     account, folder.name, len(gaps), ", ".join(map(str, gaps[:10])))
-    _finish(archive, account, folder, status, cursor, gaps, complete=not stopped and not gaps)
+    with archive.sessions.begin() as session:
+        finish_folder(session, key, status, cursor, gaps, complete=not stopped and not gaps, now=utcnow())
     return report
 
 
-def _stored_uids(archive: Archive, account: str, folder: str, uids: Sequence[int]) -> list[int]:
-    """Of ``uids``, those already stored as copies of this folder (after a crash the cursor
-    may lag behind what was committed)."""
-    found: list[int] = []
-    with archive.sessions() as session:
-        for start in range(0, len(uids), 500):
-            chunk = uids[start:start + 500]
-            found.extend(session.scalars(select(MessageCopy.uid).where(
-                MessageCopy.account == account, MessageCopy.folder == folder, MessageCopy.uid.in_(chunk))))
-    return found
-
-
-def _remap(archive: Archive, connection: ImapConnection, account: str, folder: str, uids: Sequence[int]) -> set[int]:
-    """After a UIDVALIDITY change: give the copies already stored their new UIDs, matched by
-    Message-ID and size, so they are not fetched again."""
-    remapped: set[int] = set()
-    headers = connection.message_ids(uids)
+def _record_error(archive: Archive, account: str, mailbox: str, name: str, error: str | None) -> None:
     with archive.sessions.begin() as session:
-        copies = session.execute(
-            select(MessageCopy, Message.header_message_id, Message.size)
-            .join(Message, Message.id == MessageCopy.message_id)
-            .where(MessageCopy.account == account, MessageCopy.folder == folder, MessageCopy.uid.is_(None))
-        ).all()
-        by_key: dict[tuple[str, int], list[MessageCopy]] = {}
-        for copy, message_id, size in copies:
-            if message_id:
-                by_key.setdefault((message_id, size), []).append(copy)
-        for uid, (message_id, size) in sorted(headers.items()):
-            key = (message_id.strip().strip("<>").strip(), size)
-            candidates = by_key.get(key)
-            if key[0] and candidates:
-                candidates.pop().uid = uid
-                remapped.add(uid)
-    return remapped
-
-
-def _refresh_flags(archive: Archive, connection: ImapConnection, account: str, folder: FolderInfo,
-                   state_modseq: int | None) -> None:
-    if state_modseq is None:
-        return
-    changed = connection.changed_flags(state_modseq)
-    with archive.sessions.begin() as session:
-        for uid, flags in changed.items():
-            session.execute(update(MessageCopy).where(
-                MessageCopy.account == account, MessageCopy.folder == folder.name, MessageCopy.uid == uid
-            ).values(flags=list(flags)))
-
-
-def _modseq(archive: Archive, account: str, folder: FolderInfo) -> int | None:
-    with archive.sessions() as session:
-        return session.scalar(select(FolderState.highestmodseq).where(
-            FolderState.account == account, FolderState.folder == folder.raw))
-
-
-def _save_cursor(archive: Archive, account: str, folder: FolderInfo, cursor: int) -> None:
-    with archive.sessions.begin() as session:
-        session.execute(update(FolderState).where(
-            FolderState.account == account, FolderState.folder == folder.raw).values(last_uid=cursor))
-
-
-def _finish(archive, account: str, folder: FolderInfo, status, cursor: int, gaps: list[int], *, complete: bool) -> None:
-    with archive.sessions.begin() as session:
-        state = session.scalar(select(FolderState).where(FolderState.account == account,
-                                                         FolderState.folder == folder.raw))
-        state.last_uid = cursor
-        state.gaps = gaps
-        state.exists = status.exists
-        if complete:
-            # Only a complete pass may let the next one skip the folder on unchanged UIDNEXT/MODSEQ.
-            state.uidnext = status.uidnext
-            state.highestmodseq = status.highestmodseq
-            state.last_success_at = _utcnow()
-            state.last_error = None
-
-
-def _record_error(archive: Archive, account: str, folder: str, name: str, error: str | None) -> None:
-    """Record (or, with ``error=None``, clear) the error of a folder, or of the account as a
-    whole (``folder=""``: login or listing failed)."""
-    with archive.sessions.begin() as session:
-        state = session.scalar(select(FolderState).where(FolderState.account == account,
-                                                         FolderState.folder == folder))
-        if state is None:
-            if error is None:
-                return
-            state = FolderState(account=account, folder=folder, name=name, last_uid=0, gaps=[],
-                                uidvalidity_changes=0)
-            session.add(state)
-        state.last_attempt_at = _utcnow()
-        state.last_error = error
+        record_folder_error(session, account, mailbox, name, error, utcnow())

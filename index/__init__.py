@@ -1,23 +1,28 @@
-"""Index: the full-text search index over messages (Whoosh behind this package's own interface)."""
+"""Index: the full-text search index over messages, behind this package's own interface.
 
-import sys
-from types import ModuleType
+The engine (tantivy by default, Whoosh) is an archive's choice, recorded in its index
+directory; nothing outside this package names one.
+"""
 
 from ingest.lazy import lazy_exports
 
 # Each public name loads its module on first use (PEP 562): opening the index for a count needs
-# the store, only searching needs the query parser and Whoosh's query and highlight modules.
+# the store and its engine, only searching needs the query language and the snippets.
 _EXPORTS = {
     "document": ("Document", "build_document", "detect_languages"),
+    "engine": ("DEFAULT_ENGINE", "ENGINES", "Feed"),
     "errors": ("IndexLockedError", "QueryError", "SearchIndexError"),
     "query": ("FILTERS", "filter_values", "parse_query"),
-    "search": ("Hit", "SearchRequest", "SearchResult", "all_ids", "search"),
+    "searching": ("Hit", "SearchRequest", "SearchResult", "search"),
     "store": ("IndexWriter", "SearchIndex"),
 }
 
 __all__ = [
+    "DEFAULT_ENGINE",
+    "ENGINES",
     "FILTERS",
     "Document",
+    "Feed",
     "Hit",
     "IndexLockedError",
     "IndexWriter",
@@ -26,7 +31,6 @@ __all__ = [
     "SearchIndexError",
     "SearchRequest",
     "SearchResult",
-    "all_ids",
     "build_document",
     "detect_languages",
     "filter_values",
@@ -36,19 +40,3 @@ __all__ = [
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
-
-
-class _Package(ModuleType):
-    """Keeps ``index.search`` the function, as it was when this package imported it eagerly.
-
-    Importing the submodule ``index.search`` sets the package's attribute ``search`` to that
-    module, whoever imports it first; ignoring that assignment leaves the name to the function.
-    """
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name == "search" and isinstance(value, ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -1,5 +1,5 @@
-"""Text analysis for the full-text fields: NFKC, case and Traditional->Simplified folding, word
-tokens, CJK bigrams."""
+"""Text analysis shared by every engine: NFKC, case and Traditional->Simplified folding, word
+tokens and CJK bigrams, with offsets into the original text (pure: no engine here)."""
 
 from __future__ import annotations
 
@@ -11,20 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from whoosh.analysis import Analyzer, CompositeAnalyzer, Token, Tokenizer
-from whoosh.formats import Positions
-
-__all__ = ["IndexPositions", "TextTokenizer", "normalize_text", "text_analyzer"]
-
-
-def text_analyzer() -> Analyzer:
-    """The analyzer for subject, body, names and attachment names.
-
-    Build the field as ``TEXT(analyzer=text_analyzer(), multitoken_query="phrase")``
-    so that a query word that analyzes to several tokens (CJK bigrams, the parts
-    of an e-mail address) must match them contiguously. See ``TextTokenizer``.
-    """
-    return CompositeAnalyzer(TextTokenizer())
+__all__ = ["index_positions", "iter_tokens", "normalize_text", "query_words"]
 
 
 def normalize_text(s: str) -> str:
@@ -39,11 +26,11 @@ def normalize_text(s: str) -> str:
     return _normalize(s)[0]
 
 
-class TextTokenizer(Tokenizer):
-    """Normalizes, then yields word tokens and overlapping CJK bigrams, in one regex pass.
+def iter_tokens(value: str, *, unigrams: bool = True, offsets: bool = True) -> Iterator[tuple[str, int, int, int]]:
+    """``(term, position, start, end)`` of every token of ``value``, in one regex pass.
 
-    * Text is folded as ``normalize_text`` does; token offsets (startchar/endchar)
-      always refer to the ORIGINAL text, also where folding changed its length.
+    * Text is folded as ``normalize_text`` does; ``start``/``end`` always refer to the
+      ORIGINAL text, also where folding changed its length (0, 0 when ``offsets`` is false).
     * A run of letters, digits and combining marks that is not CJK is one token;
       everything else (spaces, punctuation, "_", "@", ".") separates tokens.
     * A CJK run (Han incl. extensions and compatibility ideographs, kana, hangul,
@@ -51,161 +38,55 @@ class TextTokenizer(Tokenizer):
       consecutive positions ("报价单" -> 报价@p, 价单@p+1), so a phrase of
       bigrams matches exactly the contiguous substring; a run of one character
       yields that character.
-    * Single-character queries: when indexing (``mode="index"``, as Whoosh's
-      writer and ``Hit.highlights`` call it; pass it to ``highlight.highlight()``)
-      each character of a longer CJK run is also emitted as a unigram, at the
-      position of the bigram it starts (the last one shares the last bigram's).
-      A one-character query thus finds the character anywhere, and "单USD" finds
-      "报价单USD". Any other mode (the query parser's is "query") yields bigrams
-      only, as phrases need. The price, on Chinese-only text: about 40% more
-      index and 35% slower indexing; and a one-character CJK token inside a
-      phrase matches a little loosely ("USD价" also finds "USD报价").
-      ``cjk_unigrams=False`` turns unigrams off.
+    * ``unigrams`` (what an index holds; a query asks for bigrams only): each character of a
+      longer CJK run is also a token, at the position of the bigram it starts (the last one
+      shares the last bigram's). A one-character query thus finds the character anywhere,
+      and "单USD" finds "报价单USD". The price, on Chinese-only text: about 40% more index and
+      slower indexing; and a one-character CJK token inside a phrase matches a little loosely
+      ("USD价" also finds "USD报价").
     * No stop words, no stemming.
-
-    Whoosh pickles this object into the index's table of contents by qualified
-    name: renaming or moving the class makes existing indexes unreadable.
     """
+    text, folded_map = _normalize(value)
+    want = offsets
 
-    # A class-level default keeps pickles from before an attribute existed loadable.
-    cjk_unigrams: bool = True
+    def span(a: int, b: int) -> tuple[int, int]:
+        # Offsets [a, b) are into the folded text; the token's are into the original.
+        if not want:
+            return 0, 0
+        if folded_map is not None:
+            return folded_map.start(a), folded_map.end(b)
+        return a, b
 
-    def __init__(self, cjk_unigrams: bool = True) -> None:
-        self.cjk_unigrams = cjk_unigrams
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, TextTokenizer)
-            and type(other) is type(self)
-            and other.cjk_unigrams == self.cjk_unigrams
-        )
-
-    def __call__(  # type: ignore[override]
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: object,
-    ) -> Iterator[Token]:
-        if not isinstance(value, str):
-            raise TypeError(f"{value!r} is not a str")
-        # One Token object re-used for every token: Whoosh's documented convention.
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        text, offsets = _normalize(value)
-        if not tokenize:  # wildcard, prefix and range terms: the whole folded value
-            t.text, t.boost, t.stopped = text, 1.0, False
-            if keeporiginal:
-                t.original = value
-            if positions:
-                t.pos = start_pos
-            if chars:
-                t.startchar, t.endchar = start_char, start_char + len(value)
-            yield t
-            return
-
-        def place(a: int, b: int) -> None:
-            # Offsets [a, b) are into the folded text; the token's are into the original.
-            if offsets is not None:
-                a, b = offsets.start(a), offsets.end(b)
-            if chars:
-                t.startchar, t.endchar = start_char + a, start_char + b
-            if keeporiginal:
-                t.original = value[a:b]
-
-        want_offsets = chars or keeporiginal
-        unigrams = self.cjk_unigrams and mode == "index"
-        pos = start_pos
-        for match in _tables().token.finditer(text):
-            run = match.group(1)
-            if run is None or len(run) == 1:
-                # A word, or a CJK run of one character: one token.
-                t.text, t.boost, t.stopped = match.group(), 1.0, False
-                if positions:
-                    t.pos = pos
-                if want_offsets:
-                    place(match.start(), match.end())
-                pos += 1
-                yield t
-                continue
-
-            base = match.start()
-            last = len(run) - 1
-            for i in range(last):
-                t.text, t.boost, t.stopped = run[i : i + 2], 1.0, False
-                if positions:
-                    t.pos = pos
-                if want_offsets:
-                    place(base + i, base + i + 2)
-                yield t
-                if unigrams:
-                    t.text, t.boost, t.stopped = run[i], 1.0, False
-                    if want_offsets:
-                        place(base + i, base + i + 1)
-                    yield t
-                pos += 1
-            # The last character shares the last bigram's position, so it stays
-            # adjacent to whatever token follows the run; a repeat of the
-            # character before it ("谢谢") already holds that position.
-            if unigrams and run[last] != run[last - 1]:
-                t.text, t.boost, t.stopped = run[last], 1.0, False
-                if positions:
-                    t.pos = pos - 1
-                if want_offsets:
-                    place(base + last, base + last + 1)
-                yield t
+    pos = 0
+    for match in _tables().token.finditer(text):
+        run = match.group(1)
+        if run is None or len(run) == 1:
+            # A word, or a CJK run of one character: one token.
+            yield (match.group(), pos, *span(match.start(), match.end()))
+            pos += 1
+            continue
+        base = match.start()
+        last = len(run) - 1
+        for i in range(last):
+            yield (run[i : i + 2], pos, *span(base + i, base + i + 2))
+            if unigrams:
+                yield (run[i], pos, *span(base + i, base + i + 1))
+            pos += 1
+        # The last character shares the last bigram's position, so it stays adjacent to
+        # whatever token follows the run; a repeat of the character before it ("谢谢")
+        # already holds that position.
+        if unigrams and run[last] != run[last - 1]:
+            yield (run[last], pos - 1, *span(base + last, base + last + 1))
 
 
-class IndexPositions(Positions):
-    """Whoosh's ``Positions`` format (same postings, same bytes), with a fast path for
-    fields analysed by a lone :class:`TextTokenizer`: the index-mode terms and positions are
-    collected in one loop, without a Token object and the generator layers per token (the
-    analysis of a message took about 45% less time).
-
-    Whoosh pickles this object into the index's table of contents by qualified name: renaming
-    or moving the class makes existing indexes unreadable.
-    """
-
-    def word_values(self, value, analyzer, **kwargs):  # type: ignore[override]
-        tokenizer = _lone_text_tokenizer(analyzer)
-        if tokenizer is None or kwargs.get("mode", "index") != "index" or not isinstance(value, str):
-            yield from super().word_values(value, analyzer, **kwargs)
-            return
-        fb = self.field_boost
-        encode = self.encode
-        single = _SINGLE_POSITION
-        for word, poslist in _index_positions(value, tokenizer.cjk_unigrams).items():
-            # Every token's boost is 1.0: the weight is the frequency, as Positions sums it.
-            if len(poslist) == 1:  # most terms: their encoding depends on the position alone
-                encoded = single.get(poslist[0])
-                if encoded is None:
-                    encoded = encode(poslist)
-                    if poslist[0] < _SINGLE_POSITION_CACHED:
-                        single[poslist[0]] = encoded
-                yield word, 1, 1.0 * fb, encoded
-            else:
-                yield word, len(poslist), float(len(poslist)) * fb, encode(poslist)
+def query_words(value: str) -> list[str]:
+    """The terms a query word or phrase looks up: its tokens without CJK unigrams, in order."""
+    return [term for term, _, _, _ in iter_tokens(value, unigrams=False, offsets=False)]
 
 
-#: Encoded position lists of one position, by position (for positions below the bound).
-_SINGLE_POSITION: dict[int, bytes] = {}
-_SINGLE_POSITION_CACHED = 1 << 16
-
-
-def _lone_text_tokenizer(analyzer: object) -> TextTokenizer | None:
-    if isinstance(analyzer, CompositeAnalyzer) and len(analyzer.items) == 1:
-        analyzer = analyzer.items[0]
-    return analyzer if type(analyzer) is TextTokenizer else None
-
-
-def _index_positions(value: str, unigrams: bool) -> dict[str, list[int]]:
-    """Each term's positions, exactly as ``TextTokenizer(mode="index", positions=True)`` yields
-    them, in first-seen order."""
+def index_positions(value: str, unigrams: bool = True) -> dict[str, list[int]]:
+    """Each term's positions, exactly as :func:`iter_tokens` yields them, in first-seen order
+    (what an index writer records; one loop without tuples per token)."""
     text, _ = _normalize(value)
     poses: dict[str, list[int]] = {}
     pos = 0
@@ -234,6 +115,19 @@ def _index_positions(value: str, unigrams: bool) -> dict[str, list[int]]:
             else:
                 poses[word] = [pos - 1]
     return poses
+
+
+#: What Whoosh pickled into every existing Whoosh index's table of contents by this module's
+#: name; the classes live with the Whoosh engine and load from here on demand.
+_WHOOSH_NAMES = frozenset({"TextTokenizer", "IndexPositions", "text_analyzer"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _WHOOSH_NAMES:
+        from . import whoosh_analysis
+
+        return getattr(whoosh_analysis, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- normalisation with an offset map -------------------------------------------

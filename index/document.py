@@ -8,16 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ingest.message import Address, ParsedMessage
-from ingest.prices import find_amounts
-from ingest.quotes import quote_term
-from ingest.replies import split_reply
-
-#: Stored body text is capped so one huge message cannot bloat the index.
-MAX_BODY_CHARS = 1_000_000
-#: Attachment text indexed per message, all attachments together.
-MAX_ATTACHMENT_CHARS = 1_000_000
-#: The start of an attachment's text that can name it a quote ("QUOTATION", "形式发票" as its title).
-QUOTE_TITLE_CHARS = 300
+from ingest.reading import Reading
 
 
 @dataclass(frozen=True)
@@ -93,46 +84,23 @@ def detect_languages(text: str) -> tuple[str, ...]:
 def build_document(
     sha256: str,
     parsed: ParsedMessage,
+    reading: Reading,
     *,
     date: datetime,
     customers: Iterable[int] = (),
     folders: Iterable[str] = (),
     accounts: Iterable[str] = (),
-    attachment_texts: Iterable[tuple[str, str]] = (),
 ) -> Document:
-    """The index document for a message; ``date`` is the message's naive-UTC date as stored;
-    ``attachment_texts`` are (file name, text) of its attachments as ``ingest.extract`` read them."""
+    """The index document for a message; ``reading`` is what ``ingest.read_message`` read of it
+    (text, attachment text, quotes), ``date`` the message's naive-UTC date as stored."""
     everyone = parsed.addresses()
-    new, quoted = split_reply(parsed.text[:MAX_BODY_CHARS])
-    texts: list[tuple[str, str]] = []
-    room = MAX_ATTACHMENT_CHARS
-    for name, text in attachment_texts:
-        if text and room > 0:
-            texts.append((name, text[:room]))
-            room -= len(text)
-    names = tuple(a.filename for a in parsed.attachments if a.filename)
-
-    terms: list[str] = []
-    quote_files: list[str] = []
-    subject_term = quote_term(parsed.subject)
-    if subject_term:
-        terms.append(subject_term)
-    titled = dict(texts)
-    for name in names:
-        term = quote_term(name) or quote_term(titled.get(name, "")[:QUOTE_TITLE_CHARS])
-        if term:
-            terms.append(term)
-            quote_files.append(name)
-    amounts: tuple[str, ...] = ()
-    if terms:
-        quote_text = "\n".join([parsed.subject, new] + [titled[n] for n in quote_files if n in titled])
-        amounts = find_amounts(quote_text)
+    texts = reading.attachment_texts
     return Document(
         id=sha256,
         date=date,
         subject=parsed.subject,
-        body=new,
-        quoted=quoted,
+        body=reading.body,
+        quoted=reading.quoted,
         sender=_describe(parsed.addresses("from", "sender", "reply_to")),
         recipients=_describe(parsed.addresses("to", "cc", "bcc")),
         to=_describe(parsed.addresses("to")),
@@ -142,14 +110,14 @@ def build_document(
         cc_addresses=tuple(dict.fromkeys(a.email for a in parsed.addresses("cc"))),
         addresses=tuple(dict.fromkeys(a.email for a in everyone)),
         domains=tuple(dict.fromkeys(a.domain for a in everyone)),
-        attachments=names,
+        attachments=tuple(a.filename for a in parsed.attachments if a.filename),
         attachment_count=len(parsed.attachments),
-        attachment_texts=tuple(texts),
+        attachment_texts=texts,
         customers=tuple(sorted(set(customers))),
         folders=tuple(dict.fromkeys(folders)),
         accounts=tuple(dict.fromkeys(accounts)),
-        languages=detect_languages(parsed.subject + "\n" + new + "\n" + "\n".join(t for _, t in texts)[:5000]),
-        quote_terms=tuple(dict.fromkeys(terms)),
-        quote_files=tuple(dict.fromkeys(quote_files)),
-        amounts=amounts,
+        languages=detect_languages(parsed.subject + "\n" + reading.body + "\n" + "\n".join(t for _, t in texts)[:5000]),
+        quote_terms=reading.quote_terms,
+        quote_files=reading.quote_files,
+        amounts=reading.amounts,
     )

@@ -30,8 +30,6 @@ UID_WINDOW = 2000
 FETCH_COUNT = 200
 FETCH_BYTES = 16 * 1024 * 1024
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
 
 class ImapError(IngestError):
     """An IMAP server could not be used; the message names the cause and the fix."""
@@ -97,13 +95,17 @@ class Fetched:
 
 
 def decode_folder(raw: str) -> str:
-    """The display form of a modified UTF-7 folder name (``&Ti1W,VuiYjc-`` -> ``中国客户``)."""
-    from imapclient.imap_utf7 import decode
+    """The display form of a modified UTF-7 folder name (``&Ti1W,VuiYjc-`` -> ``中国客户``), as
+    IMAP servers and Maildir++ folders (Dovecot, Courier) spell them. A name that is not valid
+    modified UTF-7 (``R&D``, a bare ``&``, UTF-8 already) is returned as it is."""
+    from imapclient.imap_utf7 import decode, encode
 
     try:
-        return decode(raw.encode("ascii"))
+        decoded = decode(raw.encode("ascii"))
     except (UnicodeError, ValueError):
         return raw
+    # imapclient's decoder is lenient with broken names ("&" -> "+"): keep only exact ones.
+    return decoded if encode(decoded) == raw.encode("ascii") else raw
 
 
 def choose_folders(

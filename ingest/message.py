@@ -13,7 +13,7 @@ ROLES = ("from", "sender", "reply_to", "to", "cc", "bcc")
 class RawItem:
     """One message's exact bytes as a source delivered them.
 
-    ``folder`` is the folder name within the source ("INBOX", "Sent",
+    ``folder`` is the folder name within the source as people read it ("INBOX", "Sent",
     "Customers/Acme"), ``origin`` a human locator for messages
     ("/path/x.mbox#12", "/path/Maildir/cur/17:2,S") used in reports.
     """
@@ -21,7 +21,10 @@ class RawItem:
     data: bytes
     folder: str
     origin: str
-    #: Set by IMAP fetches: the server's UID, flags and INTERNALDATE (UTC), and Gmail labels.
+    #: Set by IMAP fetches: the server's own name for the folder (modified UTF-7), its
+    #: UIDVALIDITY and the message's UID, flags and INTERNALDATE (UTC), and Gmail labels.
+    mailbox: str | None = None
+    uidvalidity: int | None = None
     uid: int | None = None
     flags: tuple[str, ...] = ()
     internaldate: datetime | None = None

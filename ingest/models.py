@@ -1,7 +1,7 @@
 """Database tables owned by the ingest stage: messages, their folder copies, participants, attachments.
 
-Every table is declared on :class:`Base`, whose metadata the other stages share, so one
-``create_all`` builds the whole schema. Types are portable (SQLite and PostgreSQL).
+Every table is declared on :class:`Base`, whose metadata the other stages share; the schema itself
+is built by the migrations in ``config/migrations``. Types are portable (SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -59,6 +60,9 @@ class Message(Base):
     # List or robot mail (see ParsedMessage.is_bulk): links by exact address only. NULL on rows
     # stored before the column existed reads as False.
     is_bulk: Mapped[bool | None] = mapped_column(Boolean, default=False)
+    # The quote word that tagged the message when it was read (ingest.reading; subject before
+    # files); NULL: not a quote.
+    quote_term: Mapped[str | None] = mapped_column(Text)
     stored_at: Mapped[datetime] = mapped_column(DateTime)
     # Set once the message's document is committed to the search index.
     indexed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
@@ -79,22 +83,29 @@ class Message(Base):
 
 
 class MessageCopy(Base):
-    """Where a message was found: account and folder (one row per distinct place)."""
+    """Where a message was found: account and folder (one row per distinct place). On IMAP the
+    place is the account and the server's own folder name (``mailbox``), the message there is
+    (``uidvalidity``, ``uid``): see ``ingest.folders``."""
 
     __tablename__ = "message_copies"
     __table_args__ = (
-        UniqueConstraint("message_id", "account", "folder"),
-        Index("ix_message_copies_place_uid", "account", "folder", "uid"),
+        UniqueConstraint("message_id", "account", "mailbox", name="uq_message_copies_place"),
+        Index("ix_message_copies_imap", "account", "mailbox", "uidvalidity", "uid"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     account: Mapped[str] = mapped_column(String(200))
+    # The folder as people read it (IMAP: decoded); shown and searched.
     folder: Mapped[str] = mapped_column(String(1000))
+    # The source's own name for the folder: on IMAP the server's (modified UTF-7), else ``folder``.
+    mailbox: Mapped[str] = mapped_column(String(1000))
     origin: Mapped[str] = mapped_column(Text)
     found_at: Mapped[datetime] = mapped_column(DateTime)
-    # IMAP copies only: the UID under the folder's current UIDVALIDITY, the flags and
-    # INTERNALDATE (naive UTC) the server reported, and Gmail labels.
+    # IMAP copies only: the UID and the UIDVALIDITY it belongs to (kept when the folder's
+    # UIDVALIDITY changes, until a re-scan finds the message again), the flags and INTERNALDATE
+    # (naive UTC) the server reported, and Gmail labels.
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     uid: Mapped[int | None] = mapped_column(BigInteger)
     flags: Mapped[list | None] = mapped_column(JSON)
     internaldate: Mapped[datetime | None] = mapped_column(DateTime)
@@ -134,9 +145,11 @@ class AttachmentRow(Base):
     filename: Mapped[str] = mapped_column(Text, default="")
     content_type: Mapped[str] = mapped_column(String(255), default="")
     size: Mapped[int] = mapped_column(BigInteger, default=0)
-    # How reading its text for the index went ("ok", "empty", "skipped: …", "failed: …",
-    # "truncated: …"; see ingest.extract); NULL until the message is indexed.
+    # How reading its text went ("ok", "empty", "skipped: …", "failed: …", "truncated: …"; see
+    # ingest.extract); NULL for rows stored before attachment text was read.
     text_status: Mapped[str | None] = mapped_column(Text)
+    # Named or titled as a quote (ingest.reading's quote_files).
+    is_quote: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     message: Mapped[Message] = relationship(back_populates="attachments")
 

@@ -35,7 +35,6 @@ go to the ``on_error(origin, reason)`` callback of ``iter_source``; the default 
 
 from __future__ import annotations
 
-import base64
 import errno
 import itertools
 import logging
@@ -47,6 +46,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import SourceError
+from .imap import decode_folder
 from .message import RawItem
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,6 @@ _STRICT_ENVELOPE = re.compile(
     rb"\r?\n?"
 )
 _DIGITS = re.compile(r"([0-9]+)")
-_MODIFIED_BASE64 = re.compile(r"&([A-Za-z0-9+,]*)-")
 
 
 def detect_kind(path: Path) -> str:
@@ -383,23 +382,9 @@ def _strip_mbox_suffix(name: str) -> str:
 
 def _maildirpp_name(name: str) -> str:
     """``.Customers.Acme`` -> "Customers/Acme", IMAP modified UTF-7 decoded."""
-    parts = [_decode_modified_utf7(part) for part in name[1:].split(".") if part]
-    return _folder_name("/".join(parts)) if parts else _folder_name(name)
-
-
-def _decode_modified_utf7(text: str) -> str:
     # Dovecot and Courier store non-ASCII folder names as IMAP modified UTF-7 (RFC 3501 5.1.3).
-    def decode(match: re.Match[str]) -> str:
-        chunk = match.group(1)
-        if not chunk:
-            return "&"
-        padded = chunk.replace(",", "/") + "=" * (-len(chunk) % 4)
-        return base64.b64decode(padded).decode("utf-16-be")
-
-    try:
-        return _MODIFIED_BASE64.sub(decode, text)
-    except ValueError:
-        return text
+    parts = [decode_folder(part) for part in name[1:].split(".") if part]
+    return _folder_name("/".join(parts)) if parts else _folder_name(name)
 
 
 def _folder_name(name: str) -> str:

@@ -10,20 +10,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from ingest import utcnow
+
 from .domains import normalize_domain, normalize_email
 from .errors import LinkError
-from .models import Contact, Customer, CustomerDomain, Link, LinkOverride
+from .models import Contact, Customer, CustomerDomain, CustomerPerson, Link, LinkOverride
 
 OVERRIDE_ACTIONS = ("pin", "block")
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def edit_customer(
@@ -83,8 +80,9 @@ def remove_customer(session: Session, customer: Customer) -> set[int]:
 
 
 def merge_customers(session: Session, source: Customer, target: Customer) -> set[int]:
-    """Fold ``source`` into ``target``: its domains, contacts, custom fields, notes and overrides
-    move over, then ``source`` is removed; return the messages that were linked to ``source``.
+    """Fold ``source`` into ``target``: its domains, contacts, people, custom fields, notes and
+    overrides move over (and its owner, when ``target`` has none), then ``source`` is removed;
+    return the messages that were linked to ``source``.
 
     Raises LinkError when both are the same customer.
     """
@@ -98,6 +96,11 @@ def merge_customers(session: Session, source: Customer, target: Customer) -> set
     for row in list(source.contacts):
         if row.email not in have_emails:
             target.contacts.append(Contact(email=row.email))
+    have_people = {(p.name, p.phone) for p in target.people}
+    for person in list(source.people):
+        if (person.name, person.phone) not in have_people:
+            target.people.append(CustomerPerson(name=person.name, phone=person.phone))
+    target.owner = target.owner or source.owner
     target.fields = {**(source.fields or {}), **(target.fields or {})}
     if source.notes and source.notes not in (target.notes or ""):
         target.notes = "\n".join(n for n in (target.notes, source.notes) if n)
@@ -120,9 +123,9 @@ def set_override(session: Session, message_id: int, customer_id: int, action: st
     row = session.scalar(select(LinkOverride).where(
         LinkOverride.message_id == message_id, LinkOverride.customer_id == customer_id))
     if row is None:
-        session.add(LinkOverride(message_id=message_id, customer_id=customer_id, action=action, created_at=_now()))
+        session.add(LinkOverride(message_id=message_id, customer_id=customer_id, action=action, created_at=utcnow()))
     else:
-        row.action, row.created_at = action, _now()
+        row.action, row.created_at = action, utcnow()
     session.flush()
 
 
@@ -170,53 +173,3 @@ def find_conflicts(session: Session) -> list[DomainConflict]:
             ).all()
             conflicts.append(DomainConflict(kind, value, tuple(sorted(names[c] for c in cids)), len(per_message)))
     return sorted(conflicts, key=lambda c: (-c.messages, c.kind, c.value))
-
-
-def upsert_customer(
-    session: Session,
-    name: str,
-    *,
-    domains: Iterable[str] = (),
-    emails: Iterable[str] = (),
-    country: str = "",
-    notes: str = "",
-    fields: dict | None = None,
-) -> tuple[Customer, str]:
-    """Create a customer or update the existing one, matched by name, else by one of its domains;
-    return it and ``"created"``, ``"updated"`` or ``"unchanged"``.
-
-    Raises LinkError for an empty name, a malformed domain or address, or domains that
-    belong to several different customers.
-    """
-    from .repository import save_customer  # repository imports nothing from here; keep it that way
-
-    domains, emails = list(domains), list(emails)
-    wanted = " ".join(name.split()).lower()
-    customer = session.scalar(select(Customer).where(func.lower(Customer.name) == wanted)) if wanted else None
-    if customer is None:
-        normalised = {d for d in (normalize_domain(x) for x in domains) if d}
-        owners = set(session.scalars(
-            select(CustomerDomain.customer_id).where(CustomerDomain.domain.in_(sorted(normalised)))
-        )) if normalised else set()
-        if len(owners) > 1:
-            taken = ", ".join(sorted(session.scalars(select(Customer.name).where(Customer.id.in_(owners)))))
-            raise LinkError(f"the domains of {name!r} belong to several customers ({taken}); "
-                            "add it by hand or merge them first")
-        if owners:
-            customer = session.get(Customer, owners.pop())
-    if customer is None:
-        customer, _ = save_customer(session, name, domains=domains, emails=emails,
-                                    country=country, notes=notes, fields=fields)
-        return customer, "created"
-    before = _snapshot(customer)
-    save_customer(session, customer.name, domains=domains, emails=emails,
-                  country=country, notes=notes, fields=fields)
-    return customer, "unchanged" if _snapshot(customer) == before else "updated"
-
-
-def _snapshot(customer: Customer) -> tuple:
-    return (
-        tuple(sorted(d.domain for d in customer.domains)),
-        tuple(sorted(c.email for c in customer.contacts)),
-        customer.country, customer.notes, tuple(sorted((customer.fields or {}).items(), key=str)),
-    )

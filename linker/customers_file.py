@@ -1,290 +1,207 @@
-"""Reading a customer sheet (CSV or XLSX, English or Chinese headers) into checked rows."""
+"""Reading a customer sheet (CSV, XLSX or XLS; every tab; Chinese or English headers) into checked rows."""
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from itertools import islice
 from pathlib import Path
 
-from .domains import normalize_domain, normalize_email
+from .columns import Column, header_key, header_meaning, looks_like, parse_column_map, plan_columns, read_cell
 from .errors import CustomerFileError
+from .records import Person
+from .workbook import Rows, read_tables
 
-__all__ = ["CustomerFileError", "CustomerRow", "RowError", "read_customer_file"]
+__all__ = ["CustomerFileError", "CustomerRow", "Person", "RowError", "SheetReading", "TableReading",
+           "read_customer_sheet"]
 
-#: Header spellings per field, compared after ``_header_key``.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "name": ("name", "客户名称", "公司名称", "客户", "客户名", "公司"),
-    "domains": ("domains", "domain", "website", "websites", "url",
-                "域名", "网址", "网站", "公司网址", "公司网站", "邮箱域名"),
-    "emails": ("emails", "email", "e-mail", "e-mails", "mail",
-               "邮箱", "电子邮件", "邮件", "电子邮箱", "邮箱地址", "邮件地址"),
-    "country": ("country", "国家", "国家地区", "国家/地区", "国家和地区", "国别"),
-    "notes": ("notes", "note", "备注", "说明"),
-}
-_FIELD_OF = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
-_LIST_FIELDS = ("domains", "emails")
-_SPLIT = re.compile(r"[;,；，、\s]+")
-# "Emails (separate with ;)" and "邮箱（多个用分号）" name the same column as "Emails".
-_TRAILING_NOTE = re.compile(r"\s*[(（][^)）]*[)）]$")
-
-_HEADER_SEARCH_ROWS = 10  # a title row or two may sit above the header
-_SNIFF_RECORDS = 30
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
-_CSV_SUFFIXES = {".csv", ".tsv", ".txt", ""}
-_XLSX_SUFFIXES = {".xlsx", ".xlsm"}
-_DELIMITERS = (",", ";", "\t")
+_HEADER_SEARCH_ROWS = 20  # title rows, a logo line, a date may sit above the header
 
 
 @dataclass(frozen=True)
 class CustomerRow:
-    """One valid customer line: normalised domains and addresses, unknown columns in ``fields``."""
+    """One customer line: normalised domains and addresses, the owner, people on file, unknown
+    columns in ``fields``, and what in the line could not be read (``problems``)."""
 
     line: int
     name: str
-    domains: tuple[str, ...]
-    emails: tuple[str, ...]
-    country: str
-    notes: str
+    domains: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    country: str = ""
+    notes: str = ""
     fields: dict[str, str] = field(default_factory=dict)
+    owner: str = ""
+    people: tuple[Person, ...] = ()
+    sheet: str = ""
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class RowError:
-    """A line that cannot be imported, with the reason ("missing name", "bad email 'foo@'")."""
+    """A line that cannot be imported, with the reason ("missing name")."""
 
     line: int
     reason: str
+    sheet: str = ""
 
 
-# A sheet as the user sees it: (line or row number, cell texts) for each non-empty record.
-_Rows = list[tuple[int, list[str]]]
+@dataclass(frozen=True)
+class TableReading:
+    """One tab as read: where its header is, how each column is read, and its rows."""
+
+    sheet: str
+    header_line: int
+    columns: tuple[Column, ...]
+    rows: tuple[CustomerRow | RowError, ...]
 
 
-def read_customer_file(path: Path) -> Iterator[CustomerRow | RowError]:
-    """The customers in a CSV or XLSX sheet, one CustomerRow or RowError per non-empty line.
+@dataclass(frozen=True)
+class SheetReading:
+    """A whole customer file as read: the tabs that hold customers, and those skipped (no header)."""
 
-    The file is read and its header found before this returns, so a file that cannot be
-    used at all raises CustomerFileError at once (unreadable, legacy .xls or another
-    unsupported format, undecodable text, no ``name`` column); problems in single lines
-    come out as RowError items while the other lines still import.
+    path: Path
+    tables: tuple[TableReading, ...]
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def rows(self) -> tuple[CustomerRow | RowError, ...]:
+        return tuple(r for t in self.tables for r in t.rows)
+
+    def where(self, row: CustomerRow | RowError) -> str:
+        """``FILE:LINE``, or ``FILE[SHEET]:LINE`` for a workbook with several tabs."""
+        sheet = f"[{row.sheet}]" if row.sheet and len(self.tables) + len(self.skipped) > 1 else ""
+        return f"{self.path}{sheet}:{row.line}"
+
+
+def read_customer_sheet(path: Path, *, mapping: Iterable[str] = (), sheet: str | None = None) -> SheetReading:
+    """The customers in a CSV, XLSX or XLS file: every tab with a header row (or only ``sheet``).
+
+    ``mapping`` holds ``--map`` values (``"联系人邮箱=emails"``) that override what a header is
+    read as. Raises CustomerFileError when the file cannot be used at all (unreadable, another
+    format, no tab with a ``name`` column, a mapped header no tab has); problems in single lines
+    come out as RowError items or as a row's ``problems`` while the other lines still import.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CustomerFileError(
-            f"cannot read customer file {path}: {exc.strerror or exc}; check the path and permissions"
-        ) from exc
-    rows = _read_rows(path, data)
-    header_at = _find_header(rows)
-    if header_at is None:
-        found = ", ".join(repr(c) for c in rows[0][1] if c.strip()) if rows else "none"
-        raise CustomerFileError(
-            f"{path} has no 'name' column (header cells found: {found}); "
-            "add a header row with a column called 'name' or '客户名称'"
-        )
-    header = rows[header_at][1]
-    return _parse_rows(_plan_columns(header), rows[header_at + 1:])
+    columns_map = parse_column_map(mapping)
 
+    def has_header(rows: Rows) -> bool:
+        return _find_header(rows, columns_map) is not None
 
-def _read_rows(path: Path, data: bytes) -> _Rows:
-    suffix = path.suffix.lower()
-    if data.startswith(_ZIP_MAGIC) and suffix not in {".ods", ".numbers"}:
-        return _read_xlsx(path, data)
-    if data.startswith(_OLE_MAGIC):
-        raise CustomerFileError(
-            f"{path} is an old-style .xls workbook; open it in Excel or WPS and save it as .xlsx or CSV"
-        )
-    if suffix in _CSV_SUFFIXES:
-        return _read_csv(path, data)
-    if suffix in _XLSX_SUFFIXES:
-        raise CustomerFileError(f"{path} is not a valid .xlsx workbook; re-save it from Excel or WPS")
-    raise CustomerFileError(
-        f"{path}: unsupported format {suffix!r}; save the customer sheet as .xlsx or .csv"
-    )
-
-
-def _read_csv(path: Path, data: bytes) -> _Rows:
-    text = _decode(path, data)
-    if "\x00" in text:
-        raise CustomerFileError(f"{path} is not a text file; save the customer sheet as .xlsx or .csv")
-    # The header is the one row we can recognise, so pick the delimiter under which it appears.
-    best: tuple[int, str] | None = None
-    for delimiter in _DELIMITERS:
-        try:
-            sample = list(islice(_csv_records(path, text, delimiter), _SNIFF_RECORDS))
-        except CustomerFileError:
-            continue  # the full read below reports it if the chosen dialect fails too
-        at = _find_header(sample)
-        if at is not None:
-            width = sum(1 for c in sample[at][1] if c.strip())
-            if best is None or width > best[0]:
-                best = (width, delimiter)
-    return list(_csv_records(path, text, best[1] if best else ","))
-
-
-def _decode(path: Path, data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encodings = ("utf-16",)  # Excel's "Unicode text" export
-    else:
-        # Strict UTF-8 first: GB18030 would also "decode" most UTF-8 files, into nonsense.
-        encodings = ("utf-8-sig", "gb18030")
-    for encoding in encodings:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
+    tables = read_tables(path, sheet=sheet, has_header=has_header)
+    readings, skipped = [], []
+    for table in tables:
+        at = _find_header(table.rows, columns_map)
+        if at is None:
+            skipped.append(table.name)
             continue
-    raise CustomerFileError(
-        f"{path} is neither UTF-8 nor GB18030 text; save it from Excel as 'CSV UTF-8'"
-    )
+        line, header = table.rows[at]
+        columns = plan_columns(header, columns_map)
+        body = table.rows[at + 1:]
+        columns = tuple(_with_suggestion(c, body) for c in columns)
+        rows = tuple(_read_row(table.name, n, cells, columns, len(header)) for n, cells in body)
+        readings.append(TableReading(table.name, line, columns, rows))
+    if not readings:
+        raise CustomerFileError(_no_header_message(path, tables))
+    headers = {header_key(c.header) for t in readings for c in t.columns}
+    missing = [h for h in columns_map if h not in headers]
+    if missing:
+        seen = ", ".join(repr(c.header) for c in readings[0].columns if c.header.strip())
+        raise CustomerFileError(f"--map names {missing[0]!r}, but the sheet has no such column (its columns: {seen})")
+    return SheetReading(path, tuple(readings), tuple(skipped))
 
 
-def _csv_records(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    start = 1
-    try:
-        for record in reader:
-            # A quoted cell may span lines; the record's line is where it starts.
-            if any(cell.strip() for cell in record):
-                yield start, record
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise CustomerFileError(
-            f"{path}:{start}: cannot read this CSV line ({exc}); check its quotes or save as .xlsx"
-        ) from exc
-
-
-def _read_xlsx(path: Path, data: bytes) -> _Rows:
-    import openpyxl  # only sheets need it; keeps CSV imports light
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
-        raise CustomerFileError(
-            f"cannot open {path} as an Excel workbook ({exc}); re-save it as .xlsx or export CSV"
-        ) from exc
-    try:
-        if not workbook.worksheets:
-            raise CustomerFileError(f"{path} has no worksheet; put the customers on the first sheet")
-        sheet = workbook.worksheets[0]
-        # Some writers store a wrong sheet size; without it openpyxl reads every row there is.
-        sheet.reset_dimensions()
-        rows: _Rows = []
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = [_cell_text(v) for v in values]
-            if any(c.strip() for c in cells):
-                rows.append((number, cells))
-        return rows
-    finally:
-        workbook.close()
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a number typed as 123 comes back as 123.0
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def _header_key(cell: str) -> str:
-    key = " ".join(cell.split()).casefold().strip("*:： ")
-    return _TRAILING_NOTE.sub("", key).strip("*:： ")
-
-
-def _find_header(rows: Sequence[tuple[int, list[str]]]) -> int | None:
+def _find_header(rows: Rows, mapping: Mapping[str, tuple[str, bool]]) -> int | None:
+    """The row, among the first ones, with a name column and the most columns recognised."""
+    best: tuple[int, int] | None = None
     for i, (_, cells) in enumerate(rows[:_HEADER_SEARCH_ROWS]):
-        if any(_FIELD_OF.get(_header_key(c)) == "name" for c in cells):
-            return i
-    return None
-
-
-def _plan_columns(header: list[str]) -> list[tuple[int, str, str]]:
-    """(column index, known field or "" for a custom field, custom field key) per column."""
-    plan = []
-    taken: set[str] = set()
-    keys: set[str] = set()
-    for index, cell in enumerate(header):
-        known = _FIELD_OF.get(_header_key(cell), "")
-        # A second name/country/notes column is kept as a custom field, never merged.
-        if known and (known in _LIST_FIELDS or known not in taken):
-            taken.add(known)
-            plan.append((index, known, ""))
+        fields = [mapping[header_key(c)][0] if header_key(c) in mapping else header_meaning(c)[0] for c in cells]
+        if "name" not in fields:
             continue
-        plan.append((index, "", _unique_key(" ".join(cell.split()) or f"column {index + 1}", keys)))
-    return plan
+        score = sum(1 for f in fields if f)
+        if best is None or score > best[0]:
+            best = (score, i)
+    return None if best is None else best[1]
 
 
-def _unique_key(key: str, keys: set[str]) -> str:
-    candidate, n = key, 2
-    while candidate in keys:
-        candidate, n = f"{key} ({n})", n + 1
-    keys.add(candidate)
-    return candidate
+def _no_header_message(path: Path, tables: Sequence) -> str:
+    first = next((cells for t in tables for _, cells in t.rows if sum(1 for c in cells if c.strip()) > 1),
+                 next((cells for t in tables for _, cells in t.rows), ()))
+    found = ", ".join(repr(c) for c in first if c.strip()) or "none"
+    return (f"{path} has no 'name' column (header cells found: {found}); add a header row with a column "
+            "called 'name' or '客户名称', or say which column holds the names: --map \"HEADER=name\"")
 
 
-def _parse_rows(plan: list[tuple[int, str, str]], rows: _Rows) -> Iterator[CustomerRow | RowError]:
-    width = len(plan)
-    keys = {key for _, _, key in plan if key}
-    for line, cells in rows:
-        known: dict[str, list[str]] = {}
-        fields: dict[str, str] = {}
-        for index, name, key in plan:
-            value = cells[index].strip() if index < len(cells) else ""
-            if name:
-                known.setdefault(name, []).append(value)
-            elif value:
-                fields[key] = value
-        # Cells beyond the header still hold someone's data: keep them too.
-        for index in range(width, len(cells)):
-            if value := cells[index].strip():
-                fields[_unique_key(f"column {index + 1}", set(keys))] = value
-        yield _check_row(line, known, fields)
+def _with_suggestion(column: Column, body: Rows) -> Column:
+    if column.field:
+        return column
+    cells = [cells[column.index] for _, cells in body if column.index < len(cells)]
+    hint = looks_like(cells)
+    if not hint:
+        return column
+    return Column(column.index, column.header, column.field, column.key, column.how, column.website,
+                  column.group, hint)
 
 
-def _check_row(line: int, known: dict[str, list[str]], fields: dict[str, str]) -> CustomerRow | RowError:
-    problems = []
-    name = " ".join(known.get("name", [""])[0].split())
+def _read_row(sheet: str, line: int, cells: tuple[str, ...], columns: Sequence[Column], width: int
+              ) -> CustomerRow | RowError:
+    emails: dict[str, None] = {}  # ordered sets
+    domains: dict[str, None] = {}
+    owners: list[tuple[str, ...]] = []
+    named: dict[int, list[Person]] = defaultdict(list)
+    loose: list[Person] = []
+    plain: dict[str, str] = {}
+    fields: dict[str, str] = {}
+    problems: list[str] = []
+    for column in columns:
+        value = cells[column.index].strip() if column.index < len(cells) else ""
+        if not value:
+            continue
+        if not column.field:
+            fields[column.key] = value
+        elif column.field in ("name", "country", "notes"):
+            plain.setdefault(column.field, value)
+        else:
+            found = read_cell(value, column.field, website=column.website)
+            problems += [f"{column.header.strip()}: {token!r} is not a valid "
+                         f"{'address' if '@' in token or column.field == 'emails' else 'domain'}, ignored"
+                         for token in found.bad]
+            if column.field == "owner":
+                owners.append(found.emails + tuple(p.name for p in map(_person, found.people) if p.name))
+                continue
+            emails.update(dict.fromkeys(found.emails))
+            domains.update(dict.fromkeys(found.domains))
+            people = named[column.group] if column.field in ("contacts", "phones") else loose
+            people.extend(map(_person, found.people))
+    # Cells beyond the header still hold someone's data: keep them too.
+    for index in range(width, len(cells)):
+        if value := cells[index].strip():
+            fields[f"column {index + 1}"] = value
+    name = " ".join(plain.get("name", "").split())
     if not name:
-        problems.append("missing name")
-    domains = _normalised(known.get("domains", []), normalize_domain, "domain", problems)
-    emails = _normalised(known.get("emails", []), normalize_email, "email", problems)
-    if problems:
-        return RowError(line=line, reason="; ".join(problems))
+        return RowError(line=line, reason="missing name", sheet=sheet)
+    owner = next((o[0] for o in owners if o and "@" in o[0]), next((o[0] for o in owners if o), ""))
     return CustomerRow(
-        line=line,
-        name=name,
-        domains=domains,
-        emails=emails,
-        country=known.get("country", [""])[0],
-        notes=known.get("notes", [""])[0],
-        fields=fields,
+        line=line, name=name, domains=tuple(domains), emails=tuple(emails),
+        country=plain.get("country", ""), notes=plain.get("notes", ""), fields=fields, owner=owner,
+        people=_people(named, loose), sheet=sheet, problems=tuple(problems),
     )
 
 
-def _normalised(
-    cells: list[str], normalize: Callable[[str], str | None], what: str, problems: list[str]
-) -> tuple[str, ...]:
-    found: dict[str, None] = {}  # ordered set
-    for cell in cells:
-        for token in _SPLIT.split(cell):
-            if not token:
-                continue
-            value = normalize(token)
-            if value is None:
-                problems.append(f"bad {what} {token!r}")
-            else:
-                found[value] = None
-    return tuple(found)
+def _person(pair: tuple[str, str]) -> Person:
+    return Person(*pair)
+
+
+def _people(named: Mapping[int, list[Person]], loose: list[Person]) -> tuple[Person, ...]:
+    """People of a row: within one column group (``联系人2``/``电话2``), names and phones given in
+    separate columns pair up in order when there are as many of each; otherwise each stays alone."""
+    out: dict[Person, None] = {}
+    for group in sorted(named):
+        items = named[group]
+        names = [p for p in items if p.name and not p.phone]
+        phones = [p for p in items if p.phone and not p.name]
+        if names and len(names) == len(phones):
+            paired = [Person(n.name, p.phone) for n, p in zip(names, phones, strict=True)]
+            items = [p for p in items if p.name and p.phone] + paired
+        out.update(dict.fromkeys(items))
+    out.update(dict.fromkeys(p for p in loose if not any(o.name == p.name for o in out if p.name)))
+    return tuple(out)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ingest import SHORT_ID_LENGTH, AttachmentRow, Message, ParticipantRow, ThreadItem, group_threads, quote_term
+from ingest import SHORT_ID_LENGTH, AttachmentRow, Message, ParticipantRow, ThreadItem, group_threads
 
 from .domains import host_of, normalize_email
 from .match import Directory, is_internal
@@ -33,8 +33,9 @@ class MessageFact:
     from_email: str
     is_outgoing: bool  # sent by the team (an internal address)
     thread: str  # any key shared by the messages of one thread
-    attachments: tuple[str, ...] = ()
     people: tuple[tuple[str, str], ...] = ()  # (display name, address) of every participant
+    quote_term: str | None = None  # the quote word reading the message found (None: not a quote)
+    quote_files: tuple[str, ...] = ()  # its attachments named or titled as quotes
 
 
 @dataclass(frozen=True)
@@ -116,14 +117,8 @@ def build_dossier(
     summaries += [ContactSummary(a, "", 0, None, "", "") for a in sorted(own_emails - set(contacts))]
     summaries.sort(key=lambda c: (c.last_date is None, -(c.last_date or now).timestamp(), c.email))
 
-    quotes = []
-    for f in reversed(facts):
-        if not f.is_outgoing:
-            continue
-        files = tuple(a for a in f.attachments if quote_term(a))
-        term = quote_term(f.subject) or (quote_term(files[0]) if files else None)
-        if term:
-            quotes.append(QuoteSent(f.short_id, f.date, f.subject, term, files))
+    quotes = [QuoteSent(f.short_id, f.date, f.subject, f.quote_term, f.quote_files)
+              for f in reversed(facts) if f.is_outgoing and f.quote_term]
 
     threads: dict[str, list[MessageFact]] = defaultdict(list)
     for f in facts:
@@ -161,7 +156,7 @@ def load_facts(session: Session, customer_id: int, directory: Directory) -> list
     """The dossier facts of every message linked to the customer."""
     ids = sorted(set(session.scalars(select(Link.message_id).where(Link.customer_id == customer_id))))
     people: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    files: dict[int, list[str]] = defaultdict(list)
+    quote_files: dict[int, list[str]] = defaultdict(list)
     rows = []
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
@@ -171,12 +166,13 @@ def load_facts(session: Session, customer_id: int, directory: Directory) -> list
         ):
             people[mid].append((name, email))
         for mid, filename in session.execute(
-            select(AttachmentRow.message_id, AttachmentRow.filename).where(AttachmentRow.message_id.in_(chunk))
+            select(AttachmentRow.message_id, AttachmentRow.filename)
+            .where(AttachmentRow.message_id.in_(chunk), AttachmentRow.is_quote.is_(True)).order_by(AttachmentRow.id)
         ):
-            files[mid].append(filename or "")
+            quote_files[mid].append(filename or "")
         for m in session.execute(
             select(Message.id, Message.sha256, Message.date, Message.subject, Message.from_email,
-                   Message.header_message_id, Message.in_reply_to, Message.references)
+                   Message.header_message_id, Message.in_reply_to, Message.references, Message.quote_term)
             .where(Message.id.in_(chunk), Message.status == "ok")
         ):
             rows.append(m)
@@ -193,7 +189,8 @@ def load_facts(session: Session, customer_id: int, directory: Directory) -> list
             id=m.id, short_id=m.sha256[:SHORT_ID_LENGTH], date=m.date, subject=m.subject or "",
             from_email=m.from_email or "",
             is_outgoing=bool(m.from_email) and is_internal(m.from_email, directory),
-            thread=thread_of[m.id], attachments=tuple(files.get(m.id, ())), people=tuple(people.get(m.id, ())),
+            thread=thread_of[m.id], people=tuple(people.get(m.id, ())),
+            quote_term=m.quote_term, quote_files=tuple(quote_files.get(m.id, ())),
         )
         for m in rows
     ]

@@ -12,11 +12,15 @@ from ingest.models import Base
 
 class Customer(Base):
     __tablename__ = "customers"
+    # Indexed: handing a rep's customers over (and a rep's own view) looks customers up by owner.
+    __table_args__ = (Index("ix_customers_owner", "owner"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(500), unique=True)
     country: Mapped[str] = mapped_column(String(200), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    # The rep in charge, as the sheet names them: a normalised e-mail address, else a name.
+    owner: Mapped[str] = mapped_column(String(320), default="", server_default="")
     # Columns of an imported customer sheet that Dossier has no field for.
     fields: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime)
@@ -26,6 +30,9 @@ class Customer(Base):
     )
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="Contact.email"
+    )
+    people: Mapped[list[CustomerPerson]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerPerson.id"
     )
 
 
@@ -59,6 +66,24 @@ class Contact(Base):
     email: Mapped[str] = mapped_column(String(320))
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")
+
+
+class CustomerPerson(Base):
+    """A contact person or phone number on file for a customer (from its sheet): a name, a phone,
+    or both when the sheet pairs them. Addresses are contacts (they link mail); these only inform."""
+
+    __tablename__ = "customer_people"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "name", "phone"),
+        Index("ix_customer_people_customer", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(100), default="")
+
+    customer: Mapped[Customer] = relationship(back_populates="people")
 
 
 class Link(Base):

@@ -19,7 +19,8 @@ from ingest.models import Message, ParticipantRow
 from .domains import normalize_domain, normalize_email
 from .errors import LinkError
 from .match import Directory, LinkCandidate, is_internal, match_customers, resolve_links
-from .models import Contact, Customer, CustomerDomain, Link, LinkOverride
+from .models import Contact, Customer, CustomerDomain, CustomerPerson, Link, LinkOverride
+from .records import CustomerRecord, Person, merge_record, normalize_owner, record_of
 
 
 class CustomerNotFoundError(LinkError):
@@ -35,50 +36,72 @@ def save_customer(
     country: str = "",
     notes: str = "",
     fields: dict | None = None,
+    owner: str = "",
+    people: Iterable[Person] = (),
 ) -> tuple[Customer, bool]:
-    """Create the customer ``name`` or add to an existing one; return it and whether it is new.
+    """Create the customer ``name`` (the one of that name, ignoring case, when there is one) or add
+    to it; return it and whether it is new.
 
-    Domains and addresses are normalised and added (never removed); country, notes
-    and custom fields are updated where given. Raises LinkError for an empty name
-    or a malformed domain or address.
+    Domains, addresses and people are added (never removed); country, notes and owner are
+    replaced where given; custom fields are updated (``records.merge_record`` is the rule).
+    Raises LinkError for an empty name or a malformed domain or address.
     """
     name = " ".join(name.split())
     if not name:
         raise LinkError("a customer needs a name")
-    customer = session.scalar(select(Customer).where(func.lower(Customer.name) == name.lower()))
-    created = customer is None
-    if customer is None:
-        customer = Customer(
-            name=name, country="", notes="", fields={},
-            created_at=datetime.now(timezone.utc).replace(tzinfo=None),
-        )
-        session.add(customer)
-    if country:
-        customer.country = country
-    if notes:
-        customer.notes = notes
-    if fields:
-        customer.fields = {**(customer.fields or {}), **fields}
-    _add_new(customer.domains, domains, normalize_domain, CustomerDomain, "domain", f"customer {name!r}")
-    _add_new(customer.contacts, emails, normalize_email, Contact, "email", f"customer {name!r}")
+    where = f"customer {name!r}"
+    domains = [_normalised(d, normalize_domain, "domain", where) for d in domains]
+    emails = [_normalised(e, normalize_email, "e-mail address", where) for e in emails]
+    customer = _customer_named(session, name)
+    before = CustomerRecord(None, name) if customer is None else record_of(customer)
+    after = merge_record(before, domains=domains, emails=emails, owner=normalize_owner(owner), people=people,
+                         country=country, notes=notes, fields=fields)
+    stored = store_record(session, after, customer)
     session.flush()
-    return customer, created
+    return stored, customer is None
 
 
-def _add_new(rows: list, values: Iterable[str], normalize, model, attr: str, owner: str) -> None:
-    """Append a ``model`` row for each normalised value not among ``rows`` yet.
+def store_record(session: Session, record: CustomerRecord, customer: Customer | None = None) -> Customer:
+    """Make ``customer`` (a new one when None) hold ``record``: name, owner, country, notes and fields
+    replaced; the domains, addresses and people it lacks added (none removed). Values must be
+    normalised. Does not flush, so a caller writing many customers pays for one flush."""
+    if customer is None:
+        customer = Customer(name=record.name, country="", notes="", owner="", fields={},
+                            created_at=datetime.now(timezone.utc).replace(tzinfo=None))
+        session.add(customer)
+        before = CustomerRecord(None, record.name)
+    else:
+        before = record_of(customer)
+    customer.name, customer.country, customer.notes, customer.owner = (
+        record.name, record.country, record.notes, record.owner)
+    if record.fields != before.fields:
+        customer.fields = dict(record.fields)
+    customer.domains.extend(CustomerDomain(domain=d) for d in record.domains if d not in before.domains)
+    customer.contacts.extend(Contact(email=e) for e in record.emails if e not in before.emails)
+    have = set(before.people)
+    customer.people.extend(CustomerPerson(name=p.name, phone=p.phone) for p in record.people if p not in have)
+    return customer
 
-    Raises LinkError naming ``owner`` and the value when one does not normalise.
-    """
-    have = {getattr(row, attr) for row in rows}
-    for raw in values:
-        value = normalize(raw)
-        if value is None:
-            kind = "domain" if attr == "domain" else "e-mail address"
-            raise LinkError(f"{owner}: {raw!r} is not a valid {kind}")
-        if value not in have:
-            rows.append(model(**{attr: value}))
-            have.add(value)
+
+def _normalised(raw: str, normalize, kind: str, where: str) -> str:
+    value = normalize(raw)
+    if value is None:
+        raise LinkError(f"{where}: {raw!r} is not a valid {kind}")
+    return value
+
+
+def _customer_named(session: Session, name: str) -> Customer | None:
+    """The customer called ``name``, ignoring case."""
+    found = session.scalar(select(Customer).where(Customer.name == name)) or session.scalar(
+        select(Customer).where(func.lower(Customer.name) == name.lower()).order_by(Customer.id).limit(1))
+    if found is not None or not any(not c.isascii() and c.lower() != c.upper() for c in name):
+        return found
+    # SQLite's lower() folds only ASCII: "ÖKO" and "öko" are compared in Python. Only names with
+    # cased non-ASCII letters get here (not Chinese ones), so an import of thousands stays linear.
+    wanted = name.casefold()
+    match = next((cid for cid, cname in session.execute(select(Customer.id, Customer.name))
+                  if cname.casefold() == wanted), None)
+    return None if match is None else session.get(Customer, match)
 
 
 def find_customer(session: Session, name: str) -> Customer:

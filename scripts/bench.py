@@ -66,9 +66,13 @@ def _run(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tu
     return elapsed, done.stdout
 
 
+#: The index engine of the archives built (--engine); None: the default.
+ENGINE: str | None = None
+
+
 def _fresh_archive(data: Path, corpus: Path) -> None:
     shutil.rmtree(data, ignore_errors=True)
-    _run(DOSSIER + ["--data-dir", str(data), "init"])
+    _run(DOSSIER + ["--data-dir", str(data), "init"] + (["--engine", ENGINE] if ENGINE else []))
     config = data / "dossier.toml"
     config.write_text(config.read_text().replace("own_domains = []", 'own_domains = ["northwind-trading.com"]'))
     _run(DOSSIER + ["--data-dir", str(data), "customers", "import", str(corpus / "customers.csv")])
@@ -120,17 +124,20 @@ def measure_stages(data: Path, corpus: Path, limit: int) -> dict:
                 spent[name] += time.perf_counter() - t
         return wrapper
 
-    saved = {n: getattr(pipeline, n) for n in ("parse_message", "link_message", "relink_replies", "_documents",
-                                                 "USE_INDEX_PROCESS")}
-    saved_put, saved_add, saved_commit = archive.raw.put, pipeline._Indexer.add, pipeline._Indexer.commit
-    pipeline.USE_INDEX_PROCESS = False
+    import index.whoosh_engine as whoosh_engine
+
+    saved = {n: getattr(pipeline, n) for n in ("parse_message", "extract_attachments", "link_message",
+                                                 "relink_replies", "_documents")}
+    saved_put, saved_add, saved_exit = archive.raw.put, pipeline._Indexer.add, pipeline._Indexer.__exit__
+    saved_child, whoosh_engine.USE_CHILD_WRITER = whoosh_engine.USE_CHILD_WRITER, False
     pipeline.parse_message = timed("parse", saved["parse_message"])
     pipeline.link_message = timed("link", saved["link_message"])
     pipeline.relink_replies = timed("link", saved["relink_replies"])
-    pipeline._documents = timed("index (documents, attachment text)", saved["_documents"])
+    pipeline.extract_attachments = timed("attachment text", saved["extract_attachments"])
+    pipeline._documents = timed("index (documents)", saved["_documents"])
     archive.raw.put = timed("store", saved_put)
-    pipeline._Indexer.add = timed("index (whoosh)", saved_add)
-    pipeline._Indexer.commit = timed("index (whoosh)", saved_commit)
+    pipeline._Indexer.add = timed(f"index ({archive.index.engine_name})", saved_add)
+    pipeline._Indexer.__exit__ = timed(f"index ({archive.index.engine_name})", saved_exit)
     items = []
     t = time.perf_counter()
     for item in iter_source(corpus / "maildir"):
@@ -146,7 +153,8 @@ def measure_stages(data: Path, corpus: Path, limit: int) -> dict:
     finally:
         for name, value in saved.items():
             setattr(pipeline, name, value)
-        pipeline._Indexer.add, pipeline._Indexer.commit = saved_add, saved_commit
+        pipeline._Indexer.add, pipeline._Indexer.__exit__ = saved_add, saved_exit
+        whoosh_engine.USE_CHILD_WRITER = saved_child
     accounted = sum(spent.values())
     spent["database and the rest"] = max(0.0, total - accounted)
     return {"messages": len(items), "seconds": total,
@@ -261,8 +269,11 @@ def main() -> None:
                         help="build the archive as --size/N copies of the generated N-message one "
                              "(scripts/replicate_corpus.py: seconds instead of hours; no mbox)")
     parser.add_argument("--sync", action="store_true", help="also run scripts/bench_sync.py (needs Dovecot)")
+    parser.add_argument("--engine", choices=["tantivy", "whoosh"], help="index engine of the archives built")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    global ENGINE
+    ENGINE = args.engine
 
     work = args.work
     work.mkdir(parents=True, exist_ok=True)

@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
-"""The index engine's ceiling, per document, for Dossier's own documents: Whoosh against tantivy.
+"""What each index engine costs per document, for Dossier's own documents: Whoosh and tantivy.
 
 Reads up to --limit messages from a Maildir (or any source ``dossier import`` reads), builds their
 index ``Document``s once in memory (parse + extract + build, timed apart), then indexes the same
 documents, each into a fresh temporary index:
 
-* whoosh-ours: our ``SearchIndex`` and writer exactly as the importer's child writer uses them
+* whoosh-ours: Dossier's Whoosh engine and writer exactly as the importer's child writer uses them
   (``open_writer(limitmb)``, ``add_new`` per document, ``commit(merge=None)`` every --commit-every),
   with add and commit timed apart; beside it our analyzer alone (``field.index`` over every text
   field, as Whoosh's writer calls it) and the same for every indexed field;
 * whoosh-stock: Whoosh's floor, a schema of subject and body only with the stock StandardAnalyzer;
-* tantivy (Rust, PyPI ``tantivy``; only where it is installed, never a dependency of Dossier): the
-  same fields, once fed our analyzer's index-mode tokens joined by spaces (whitespace tokenizer;
-  producing the tokens is timed apart) and once with tantivy's default tokenizer on the raw text.
+* tantivy-ours: Dossier's tantivy engine and writer as an import uses them (Dossier's tokens,
+  pre-tokenized; a commit every --commit-every); beside it producing those tokens alone;
+* tantivy-raw: tantivy's floor, the same fields with its default tokenizer on the raw text.
   One indexing thread, as the importer gives the index writer one core.
 
 Every measurement runs --repeat times (the documents are rebuilt each time, the last build is
@@ -21,13 +21,6 @@ CPU time is the steadier of the two. Not part of the test run.
 
     .venv/bin/python scripts/bench_engines.py MAILDIR [--limit 2000] [--repeat 2] [--json]
 
-To include tantivy, run it with a separate virtualenv that has tantivy and Dossier's dependencies
-(Dossier itself is imported from this checkout)::
-
-    python3 -m venv /tmp/tantivyvenv
-    .venv/bin/python -m pip freeze | grep -v -e '^-e' -e '^#' > /tmp/tantivy-reqs.txt
-    /tmp/tantivyvenv/bin/pip install -r /tmp/tantivy-reqs.txt tantivy
-    /tmp/tantivyvenv/bin/python scripts/bench_engines.py MAILDIR
 """
 
 from __future__ import annotations
@@ -50,12 +43,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from index import Document, SearchIndex, build_document  # noqa: E402
-from index.analysis import _index_positions  # noqa: E402  (IndexPositions' fast path, unencoded)
-from index.store import _fields, make_schema  # noqa: E402  (the writer's own field mapping)
-from ingest import RawItem, extract_attachments, hash_bytes, iter_source, parse_message  # noqa: E402
+from index.analysis import index_positions, iter_tokens  # noqa: E402  (what the writers are fed)
+from index.whoosh_engine import make_schema  # noqa: E402
+from index.whoosh_engine import whoosh_fields as _fields  # noqa: E402  (the writer's own field mapping)
+from ingest import RawItem, extract_attachments, hash_bytes, iter_source, parse_message, read_message  # noqa: E402
 
-#: The importer's child writer (config.workers.IndexProcess) and its commit interval
-#: (config.pipeline.INDEX_PROCESS_COMMIT_EVERY).
+#: The importer's Whoosh child writer (index.whoosh_worker) and its commit interval
+#: (index.whoosh_engine.CHILD_COMMIT_EVERY).
 LIMITMB = 256
 COMMIT_EVERY = 1000
 #: tantivy's writer heap; the importer's Whoosh writer may hold LIMITMB of postings.
@@ -129,7 +123,7 @@ def read_items(path: Path, limit: int) -> list[RawItem]:
 
 def build_documents(items: Sequence[RawItem]) -> tuple[list[Document], dict[str, float], int]:
     """Each item's Document as the importer builds it (config.pipeline: parse, then
-    extract_attachments, then build_document); no customers (linking needs the database)."""
+    extract_attachments, then read_message and build_document); no customers (linking needs the database)."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     docs: list[Document] = []
     parse_s = extract_s = build_s = 0.0
@@ -148,10 +142,10 @@ def build_documents(items: Sequence[RawItem]) -> tuple[list[Document], dict[str,
             build_document(
                 hash_bytes(item.data),
                 parsed,
+                read_message(parsed, texts),
                 date=parsed.date.replace(tzinfo=None) if parsed.date else now,
                 folders=[item.folder],
                 accounts=["local"],
-                attachment_texts=[(t.filename, t.text) for t in texts if t.text],
             )
         )
         t3 = time.perf_counter()
@@ -184,7 +178,7 @@ def measure_analysis(docs: Sequence[Document], run: int) -> list[Measure]:
         for row in rows:
             for fname in _TEXT_FIELDS:
                 if row[fname]:
-                    _index_positions(row[fname], True)
+                    index_positions(row[fname], True)
     out.insert(0, Measure("analyzer: text fields, terms+positions only", run, len(docs), clock.wall, clock.cpu))
     return out
 
@@ -204,13 +198,13 @@ def _du(path: Path) -> int:
 def bench_whoosh_ours(docs: Sequence[Document], run: int, commit_every: int, limitmb: int) -> Measure:
     work = Path(tempfile.mkdtemp(prefix="bench-whoosh-"))
     try:
-        index = SearchIndex(work / "index")
+        index = SearchIndex(work / "index", engine="whoosh")
         index.create()
         open_s = add_s = commit_s = 0.0
         with _Clock() as clock:
-            for chunk in _chunks(docs, commit_every):  # as config.workers._run_writer does
+            for chunk in _chunks(docs, commit_every):  # as index.whoosh_worker._run_writer does
                 t0 = time.perf_counter()
-                writer = index.open_writer(limitmb=limitmb)
+                writer = index.engine.open_writer(limitmb=limitmb)
                 t1 = time.perf_counter()
                 for doc in chunk:
                     writer.add_new(doc)
@@ -258,35 +252,51 @@ def bench_whoosh_stock(docs: Sequence[Document], run: int, commit_every: int, li
 
 # --- tantivy ------------------------------------------------------------------------
 
-def our_tokens(docs: Sequence[Document], run: int) -> tuple[list[dict[str, str]], Measure]:
-    """Each document's text fields as our analyzer's index-mode tokens joined by spaces (the
-    analyzer's token stream, CJK bigrams and unigrams included; tokens never hold a space)."""
-    schema = make_schema()
-    out: list[dict[str, str]] = []
+def our_tokens(docs: Sequence[Document], run: int) -> Measure:
+    """Producing Dossier's index-mode tokens of every text field (what the tantivy engine feeds)."""
     tokens = 0
     with _Clock() as clock:
         for doc in docs:
             row = _fields(doc)
-            joined = {}
             for fname in _TEXT_FIELDS:
-                value = row[fname]
-                words = [t.text for t in schema[fname].analyzer(value, mode="index")] if value else []
-                tokens += len(words)
-                joined[fname] = " ".join(words)
-            out.append(joined)
+                if row[fname]:
+                    tokens += sum(1 for _ in iter_tokens(row[fname], offsets=False))
     note = f"{tokens / len(docs):.0f} tokens/doc"
-    return out, Measure("our tokens for tantivy (analyzer stream)", run, len(docs), clock.wall, clock.cpu, note=note)
+    return Measure("our tokens for tantivy (iter_tokens)", run, len(docs), clock.wall, clock.cpu, note=note)
 
 
-def bench_tantivy(
-    tantivy, docs: Sequence[Document], run: int, commit_every: int, tokens: list[dict[str, str]] | None
-) -> Measure:
+def bench_tantivy_ours(docs: Sequence[Document], run: int, commit_every: int) -> Measure:
+    work = Path(tempfile.mkdtemp(prefix="bench-tantivy-ours-"))
+    try:
+        index = SearchIndex(work / "index", engine="tantivy")
+        index.create()
+        add_s = commit_s = 0.0
+        with _Clock() as clock:
+            for chunk in _chunks(docs, commit_every):  # as the import's feed does
+                t0 = time.perf_counter()
+                writer = index.open_writer()
+                for doc in chunk:
+                    writer.add_new(doc)
+                t1 = time.perf_counter()
+                writer.commit()  # waits for the indexing thread: add and commit overlap
+                t2 = time.perf_counter()
+                add_s, commit_s = add_s + t1 - t0, commit_s + t2 - t1
+        size = _du(work / "index")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return Measure(
+        "tantivy-ours (Dossier's tokens)", run, len(docs), clock.wall, clock.cpu,
+        parts={"add": add_s, "commit": commit_s}, note=f"index {size / 1e6:.1f} MB",
+    )  # fmt: skip
+
+
+def bench_tantivy_raw(tantivy, docs: Sequence[Document], run: int, commit_every: int) -> Measure:
+    """tantivy's floor: its own tokenizer on the raw text (no CJK bigrams, no folding)."""
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
     builder.add_date_field("date", stored=True, indexed=True, fast=True)
-    text_tokenizer = "whitespace" if tokens is not None else "default"
     for fname in _TEXT_FIELDS:
-        builder.add_text_field(fname, stored=fname in _STORED_TEXT, tokenizer_name=text_tokenizer)
+        builder.add_text_field(fname, stored=fname in _STORED_TEXT, tokenizer_name="default")
     for fname in _KEYWORD_FIELDS:
         builder.add_text_field(fname, stored=True, tokenizer_name="raw", index_option="basic")
     for fname in _STORED_ONLY:  # tantivy has no stored-only text: the least indexing there is
@@ -303,7 +313,7 @@ def bench_tantivy(
                 t0 = time.perf_counter()
                 for i in range(start, min(start + commit_every, len(docs))):
                     row = _fields(docs[i])
-                    texts = tokens[i] if tokens is not None else row
+                    texts = row
                     tdoc = tantivy.Document()
                     tdoc.add_text("id", row["id"])
                     tdoc.add_date("date", row["date"])
@@ -326,9 +336,8 @@ def bench_tantivy(
         size = _du(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    name = "tantivy (our tokens, whitespace)" if tokens is not None else "tantivy (default tokenizer, raw text)"
     return Measure(
-        name, run, len(docs), clock.wall, clock.cpu,
+        "tantivy-raw (default tokenizer, raw text)", run, len(docs), clock.wall, clock.cpu,
         parts={"add": add_s, "commit": commit_s}, note=f"index {size / 1e6:.1f} MB",
     )  # fmt: skip
 
@@ -370,11 +379,10 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict:
         measures.extend(measure_analysis(docs, run_no))
         measures.append(bench_whoosh_ours(docs, run_no, args.commit_every, args.limitmb))
         measures.append(bench_whoosh_stock(docs, run_no, args.commit_every, args.limitmb))
+        measures.append(our_tokens(docs, run_no))
+        measures.append(bench_tantivy_ours(docs, run_no, args.commit_every))
         if tantivy is not None:
-            tokens, token_measure = our_tokens(docs, run_no)
-            measures.append(token_measure)
-            measures.append(bench_tantivy(tantivy, docs, run_no, args.commit_every, tokens))
-            measures.append(bench_tantivy(tantivy, docs, run_no, args.commit_every, None))
+            measures.append(bench_tantivy_raw(tantivy, docs, run_no, args.commit_every))
         for m in measures:
             if m.run == run_no:
                 say(_line(m))

@@ -24,7 +24,7 @@ from sqlalchemy import func, insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config import Archive, load_settings  # noqa: E402
-from config.edits import apply_customer_change  # noqa: E402
+from config.pipeline import apply_customer_change  # noqa: E402
 from config.settings import init_data_dir  # noqa: E402
 from ingest import Message, ParticipantRow  # noqa: E402
 from linker import (  # noqa: E402

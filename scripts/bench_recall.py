@@ -30,9 +30,9 @@ from sqlalchemy import func, select
 
 from config import Archive, import_paths, init_data_dir, load_settings
 from index import SearchRequest, search
-from index.document import MAX_BODY_CHARS
 from ingest import Message, extract_attachments, parse_message
 from ingest.extract import ExtractLimits
+from ingest.reading import MAX_BODY_CHARS
 
 ROOT = Path(__file__).resolve().parents[1]
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")

@@ -991,7 +991,7 @@ That is 35 files: Acme's order "PO 4500-2291 – hydraulic fittings" is filed bo
 Customers/Acme (identical bytes, so one message with two copies). `tmp/.gitkeep` files keep the
 empty `tmp/` directories in git; each folder has at least one unread message in `new/`.
 
-`customers.csv` lists six customers (the `owner` column is kept as a custom field):
+`customers.csv` lists six customers (the `owner` column names the rep in charge of each):
 
 | customer | domains | contact addresses |
 |---|---|---|

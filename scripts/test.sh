@@ -2,6 +2,7 @@
 # Installs what the tests need and runs them; this is the README's test command and what CI runs.
 #  - Debian's dovecot-imapd: the IMAP tests start a private Dovecot on 127.0.0.1 (never the system one)
 #  - a virtualenv in .venv with Dossier and its test extras
+#  - the architecture's import contracts (import-linter, [tool.importlinter] in pyproject.toml)
 # Extra arguments go to pytest (e.g. `bash scripts/test.sh tests/sync -x`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,4 +15,5 @@ if ! command -v dovecot >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1;
 fi
 python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]'
+.venv/bin/lint-imports --no-cache
 DOSSIER_REQUIRE_DOVECOT=1 exec .venv/bin/python -m pytest "$@"

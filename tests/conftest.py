@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from config.cli import main
-
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 
@@ -54,6 +52,8 @@ class Dossier:
         self.runner = CliRunner()
 
     def run(self, *args: str, expect: int | None = 0, data_dir: bool = True):
+        from config.cli import main  # here, so the stage tests (tests/linker …) never load config
+
         argv = (["--data-dir", str(self.data_dir)] if data_dir else []) + [str(a) for a in args]
         result = self.runner.invoke(main, argv, catch_exceptions=False)
         if expect is not None:
@@ -64,10 +64,21 @@ class Dossier:
         return json.loads(self.run(*args, "--json").stdout)
 
 
+#: Every index engine; suites that must hold for each (index, search) run once per engine with
+#: ``pytestmark = pytest.mark.parametrize("engine", ENGINES)``.
+ENGINES = ("tantivy", "whoosh")
+
+
 @pytest.fixture
-def dossier(tmp_path: Path) -> Dossier:
+def engine() -> str:
+    """The engine of the archives a test makes: the default one, unless a module asks for others."""
+    return ENGINES[0]
+
+
+@pytest.fixture
+def dossier(tmp_path: Path, engine: str) -> Dossier:
     d = Dossier(tmp_path / "data")
-    d.run("init")
+    d.run("init", "--engine", engine)
     return d
 
 

@@ -28,6 +28,7 @@ COMMANDS = {
     "import": "archive:import_command",
     "status": "archive:status_command",
     "reindex": "archive:reindex_command",
+    "upgrade": "archive:upgrade_command",
     "relink": "archive:relink_command",
     "check": "archive:check_command",
     "backup": "archive:backup_command",

@@ -1,4 +1,4 @@
-"""Commands on the archive as a whole: init, import, status, reindex, relink, check, backup, export."""
+"""Commands on the archive as a whole: init, import, status, reindex, upgrade, relink, check, backup, export."""
 
 from __future__ import annotations
 
@@ -9,15 +9,18 @@ import click
 import config
 import ingest
 import linker
+from index import ENGINES
 
-from .common import archive_options, ask, emit_json, open_archive, options, progress, safe
+from .common import archive_options, ask, emit_json, open_archive, options, progress, safe, settings, take_write_lock
 
 
 @click.command("init")
 @click.option("--own-domain", "own_domains", multiple=True,
               help="Your company's mail domain (repeatable); written to own_domains in a new config.")
+@click.option("--engine", type=click.Choice(ENGINES),
+              help="Search engine of the new index (default: the config's [index] engine, tantivy).")
 @archive_options
-def init_command(own_domains: tuple[str, ...]) -> None:
+def init_command(own_domains: tuple[str, ...], engine: str | None) -> None:
     """Create the data directory (private to you) and a commented dossier.toml.
 
     \b
@@ -27,8 +30,15 @@ def init_command(own_domains: tuple[str, ...]) -> None:
         if linker.normalize_domain(domain) is None:
             raise click.BadParameter(f"{domain!r} is not a mail domain", param_hint="--own-domain")
     obj = options()
-    config_path = config.init_data_dir(obj.get("data_dir"), obj.get("config_path"), own_domains=own_domains)
+    config_path = config.init_data_dir(obj.get("data_dir"), obj.get("config_path"), own_domains=own_domains,
+                                       engine=engine)
     archive = open_archive(write=True)
+    if engine and archive.index.exists and archive.index.engine_name != engine:
+        raise click.ClickException(f"the archive in {archive.settings.data_dir} already has a "
+                                   f"{archive.index.engine_name} index; convert it with "
+                                   f"`dossier reindex --engine {engine}`")
+    if engine:  # a config kept from an earlier init may name another
+        archive.index.new_engine = engine
     archive.index.create()
     click.echo(f"Dossier archive ready in {archive.settings.data_dir}")
     hint = "" if own_domains else " (set own_domains there: your company's mail domains)"
@@ -87,6 +97,7 @@ def status_command(as_json: bool) -> None:
     click.echo(f"Linked      {data['linked']} messages; {data['unlinked']} unlinked; {data['internal']} internal")
     fresh = "up to date" if data["pending_index"] == 0 else f"{data['pending_index']} waiting (run `dossier reindex`)"
     click.echo(f"Index       {data['indexed']} messages indexed, {fresh}; last change {data['last_indexed'] or '-'}")
+    click.echo(f"Engine      {data['engine']}")
     click.echo(f"Last import {data['last_import'] or '-'}")
     if data["index_documents"] != data["indexed"]:
         click.echo(f"warning: the index holds {data['index_documents']} messages but {data['indexed']} are "
@@ -107,13 +118,37 @@ def status_command(as_json: bool) -> None:
 
 
 @click.command("reindex")
+@click.option("--engine", type=click.Choice(ENGINES),
+              help="Convert the index to this engine (every stored message must be readable).")
 @archive_options
-def reindex_command() -> None:
-    """Rebuild the search index from the stored messages (the live index serves until done)."""
+def reindex_command(engine: str | None) -> None:
+    """Rebuild the search index from the stored messages (the live index serves until done).
+
+    With --engine, the new index uses that engine and replaces the old one only once it holds
+    every stored message.
+    """
     archive = open_archive(write=True)
     total = config.stored_message_count(archive, parsed_only=True)
-    count = config.reindex(archive, progress=progress("Indexing", total, True))
-    click.echo(f"Index rebuilt: {count} messages")
+    count = config.reindex(archive, progress=progress("Indexing", total, True), engine=engine)
+    click.echo(f"Index rebuilt with {engine}: {count} messages" if engine else f"Index rebuilt: {count} messages")
+
+
+@click.command("upgrade")
+@archive_options
+def upgrade_command() -> None:
+    """Bring the archive's database schema to this version of Dossier (opening the archive
+    with any command does so too; this says what changed)."""
+    found = settings()
+    take_write_lock(found.data_dir)
+    engine = config.make_engine(found.database_url, upgrade=False)
+    try:
+        before, after = config.upgrade_schema(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"The database schema is up to date (revision {after}).")
+    else:
+        click.echo(f"Upgraded the database schema from revision {before or '(before migrations)'} to {after}.")
 
 
 @click.command("relink")

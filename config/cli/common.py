@@ -112,20 +112,25 @@ def open_archive(*, write: bool = False) -> Archive:
     directory's write lock (waiting up to $DOSSIER_LOCK_WAIT seconds, default 30, for a daemon
     job or another command)."""
     found = settings()
-    ctx = click.get_current_context()
     if write:
-        try:
-            wait = float(os.environ.get("DOSSIER_LOCK_WAIT", "30"))
-        except ValueError:
-            wait = 30.0
-        lock = config.ArchiveLock(found.data_dir, config.command_line(), wait=wait,
-                                  on_wait=lambda text: click.echo(text, err=True))
-        lock.acquire()
-        ctx.call_on_close(lock.release)
+        take_write_lock(found.data_dir)
     warn_loose_permissions(found.data_dir)
     archive = config.Archive(found)
-    ctx.call_on_close(archive.close)
+    click.get_current_context().call_on_close(archive.close)
     return archive
+
+
+def take_write_lock(data_dir: Path) -> None:
+    """Hold the data directory's write lock until the command ends, waiting up to
+    $DOSSIER_LOCK_WAIT seconds (default 30) for a daemon job or another command."""
+    try:
+        wait = float(os.environ.get("DOSSIER_LOCK_WAIT", "30"))
+    except ValueError:
+        wait = 30.0
+    lock = config.ArchiveLock(data_dir, config.command_line(), wait=wait,
+                              on_wait=lambda text: click.echo(text, err=True))
+    lock.acquire()
+    click.get_current_context().call_on_close(lock.release)
 
 
 def warn_loose_permissions(data_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""``dossier customers``: import, add, edit, rename, merge, remove; conflicts, the list and the dossier."""
+"""``dossier customers``: import, add, edit, rename, merge, remove; conflicts, duplicates, the list, the dossier."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 import config
+import linker
 
 from .common import DossierGroup, archive_options, ask, emit_json, open_archive, safe
 
@@ -18,25 +19,71 @@ def customers_group() -> None:
 
 @customers_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--map", "mapping", multiple=True, metavar="HEADER=FIELD",
+              help="Read the column HEADER as FIELD (name, emails, domains, website, owner, contacts, phones, "
+                   "country, notes or custom); repeatable.")
+@click.option("--sheet", metavar="NAME", help="Read only this tab of a workbook (default: every tab).")
+@click.option("--dry-run", is_flag=True, help="Show how each column is read and what each row would become; "
+                                               "write nothing.")
 @archive_options
-def customers_import(file: Path) -> None:
-    """Import customers from a CSV or XLSX sheet (name, domains, emails, country, notes).
+def customers_import(file: Path, mapping: tuple[str, ...], sheet: str | None, dry_run: bool) -> None:
+    """Import customers from a CSV, XLSX or XLS sheet (every tab, title rows and merged cells too).
 
-    Extra columns are kept as custom fields. A row updates the existing customer with the
-    same name, else the one owning one of its domains, instead of adding a duplicate.
-    The messages the new domains and addresses concern are re-linked.
+    Columns are recognised by meaning, in Chinese or English: names (客户名称, Company), e-mail
+    addresses (邮箱, 联系人邮箱, Email 2), domains and websites (域名, 官网, Website), the owner
+    (负责人, 业务员, Sales Rep), contact persons (联系人), phones (电话, 手机), country (国家),
+    notes (备注); other columns are kept as custom fields. A row updates the customer with the
+    same name, else the one owning one of its domains, instead of adding a duplicate. The
+    messages the new domains and addresses concern are re-linked.
+
+    \b
+    Example: dossier customers import 客户汇总表.xlsx --map "Kontakt=emails" --dry-run
     """
-    report = config.import_customers(open_archive(write=True), file)
-    for line in report.skipped:
-        click.echo(f"skipped {line}", err=True)
-    for what, names in (("created", report.created), ("updated", report.updated)):
-        for name in names:
-            click.echo(f"{what} {safe(name)}")
-    click.echo(f"{len(report.created)} customers added, {len(report.updated)} updated, "
-               f"{len(report.unchanged)} unchanged, {len(report.skipped)} rows skipped; "
-               f"{report.relinked} messages re-linked")
-    if report.skipped:
+    reading = linker.read_customer_sheet(file, mapping=mapping, sheet=sheet)
+    done = config.import_customers(open_archive(write=not dry_run), reading, dry_run=dry_run)
+    plan = done.plan
+    if dry_run:
+        _print_import_preview(plan)
+    for p in plan.rows:
+        if p.action == "skip":
+            click.echo(f"skipped {reading.where(p.row)}: {p.reason}", err=True)
+    for line in plan.notices():
+        click.echo(f"warning: {safe(line)}", err=True)
+    if not dry_run:
+        for action in ("create", "update"):
+            for p in plan.rows:
+                if p.action == action:
+                    click.echo(f"{action}d {safe(p.target)}")
+    counts = (f"{plan.count('create')} customers added, {plan.count('update')} updated, "
+              f"{plan.count('unchanged')} unchanged, {plan.count('skip')} rows skipped")
+    click.echo(f"dry run, nothing written: {counts}" if dry_run else f"{counts}; {done.relinked} messages re-linked")
+    if plan.count("skip") or any(p.row.problems for p in plan.rows if p.action != "skip"):
         raise SystemExit(1)
+
+
+def _print_import_preview(plan, rows: int = 5) -> None:
+    """How ``dossier customers import --dry-run`` shows a sheet: each column's reading, then the
+    first rows as they would be stored."""
+    for table in plan.reading.tables:
+        click.echo(f"{'Sheet ' + repr(table.sheet) + ', h' if table.sheet else 'H'}eader on line {table.header_line}:")
+        for c in table.columns:
+            read = {"": f"custom field {c.key!r}", "domains": "domains (website: its registrable domain)"
+                    if c.website else "domains"}.get(c.field, c.field)
+            how = {"mapped": " (--map)", "repeated": " (a second one)"}.get(c.how, "")
+            hint = f"  (looks like {c.suggest}: --map \"{c.header.strip()}={c.suggest}\")" if c.suggest else ""
+            click.echo(safe(f"  {c.header.strip() or f'column {c.index + 1}'} -> {read}{how}{hint}"))
+    for name in plan.reading.skipped:
+        click.echo(f"Sheet {name!r}: no header row with a name column, skipped")
+    click.echo("First rows as they would be stored:")
+    for p in [p for p in plan.rows if p.record is not None][:rows]:
+        r = p.record
+        details = [("domains", ", ".join(r.domains)), ("emails", ", ".join(r.emails)), ("owner", r.owner),
+                   ("people", ", ".join(x.label() for x in r.people)), ("country", r.country), ("notes", r.notes),
+                   ("fields", ", ".join(f"{k}={v}" for k, v in r.fields.items()))]
+        click.echo(safe(f"  {plan.reading.where(p.row)}: {p.action} {r.name}"))
+        for label, value in details:
+            if value:
+                click.echo(safe(f"    {label}: {value}"))
 
 
 @customers_group.command("add")
@@ -134,6 +181,27 @@ def customers_conflicts(as_json: bool) -> None:
                    "or `dossier link pin/block` single messages.")
 
 
+@customers_group.command("duplicates")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@archive_options
+def customers_duplicates(as_json: bool) -> None:
+    """Customers that are likely one: the same registrable domain, the same contact address, or names
+    equal without legal forms and punctuation (有限公司, Co., Ltd., GmbH); with the merge command."""
+    rows = ask("duplicates")
+    if as_json:
+        emit_json([{k: v for k, v in row.items() if k != "why"} for row in rows])
+        return
+    if not rows:
+        click.echo("No likely duplicates among the customers.")
+    for d in rows:
+        click.echo(safe(f"{d['customers'][0]} / {d['customers'][1]}: {d['why']}\n  {d['merge']}"))
+
+
+def _people_text(people: list[dict]) -> str:
+    return ", ".join(f"{p['name']} ({p['phone']})" if p["name"] and p["phone"] else p["name"] or p["phone"]
+                     for p in people)
+
+
 def _parse_duration(value: str | None, option: str) -> int | None:
     """``90d``, ``12w``, ``6m`` (30-day months), ``1y`` (365 days) or a bare number of days, in days."""
     if value is None:
@@ -163,7 +231,9 @@ def customers_list(dormant: str | None, waiting: bool, as_json: bool) -> None:
     for row in rows:
         last = (row["last_contact"] or "")[:10] or "-"
         wait = f", waiting {row['waiting_days']} days" if waiting else ""
-        click.echo(f"{row['name']}  [{', '.join(row['domains'] + row['emails'])}]  "
+        owner = f"  owner {row['owner']}" if "owner" in row else ""
+        people = f"  people {_people_text(row['people'])}" if "people" in row else ""
+        click.echo(f"{row['name']}  [{', '.join(row['domains'] + row['emails'])}]{owner}{people}  "
                    f"{row['messages']} messages, last {last}{wait}")
 
 
@@ -182,6 +252,10 @@ def customers_show(name: str, limit: int, as_json: bool) -> None:
     click.echo(data["name"])
     for label, key in (("Domains", "domains"), ("Contacts", "emails")):
         click.echo(f"  {label}: {', '.join(data[key]) or '-'}")
+    if "owner" in data:
+        click.echo(safe(f"  Owner: {data['owner']}"))
+    if "people" in data:
+        click.echo(safe(f"  People on file: {_people_text(data['people'])}"))
     for label, key in (("Country", "country"), ("Notes", "notes")):
         if data[key]:
             click.echo(f"  {label}: {data[key]}")

@@ -12,8 +12,9 @@ from ingest.lazy import lazy_exports
 # (``show``) nor the dossier's rules.
 _EXPORTS = {
     "accounts": ("AccountList", "AccountRow", "list_accounts"),
-    "customers": ("ConflictList", "CustomerDossierView", "CustomerList", "CustomerRow", "UnlinkedList",
-                  "customer_dossier", "list_conflicts", "list_customers", "list_unlinked", "utcnow"),
+    "customers": ("ConflictList", "CustomerDossierView", "CustomerList", "CustomerRow", "DuplicateList",
+                  "UnlinkedList", "customer_dossier", "list_conflicts", "list_customers", "list_duplicates",
+                  "list_unlinked"),
     "messages": ("Conversation", "LinkExplanation", "MessageNotFoundError", "MessageSummary",
                  "MessageUnreadableError", "MessageView", "explain_links", "find_message", "read_message",
                  "read_raw_message", "read_thread"),

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from ingest import Message
+from ingest import Message, utcnow
 from linker import (
     Customer,
     CustomerActivity,
     DomainConflict,
+    Duplicate,
     Link,
     UnlinkedGroup,
     customer_activity,
@@ -21,6 +23,7 @@ from linker import (
     find_customer,
     find_unlinked,
     load_dossier,
+    stored_duplicates,
 )
 
 from ..archive import Archive
@@ -29,11 +32,6 @@ from .records import Listing, Record, days, field
 
 if TYPE_CHECKING:
     from linker import ContactSummary, QuoteSent
-
-
-def utcnow() -> datetime:
-    """Now, naive UTC like every stored time."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -49,6 +47,16 @@ class CustomerFacts(Record):
     messages: int
     first_contact: datetime | None
     last_contact: datetime | None
+    owner: str | None = field(omit_none=True, default=None)  # the rep in charge, where the sheet names one
+    people: tuple[PersonOnFile, ...] | None = field(omit_none=True, default=None)  # only where there are some
+
+
+@dataclass(frozen=True)
+class PersonOnFile(Record):
+    """A contact person or phone number the customer's sheet gave (they inform; addresses link)."""
+
+    name: str
+    phone: str
 
 
 def _facts(customer: Customer, activity: CustomerActivity | None) -> dict[str, Any]:
@@ -62,6 +70,8 @@ def _facts(customer: Customer, activity: CustomerActivity | None) -> dict[str, A
         messages=activity.messages if activity else 0,
         first_contact=activity.first_contact if activity else None,
         last_contact=activity.last_contact if activity else None,
+        owner=customer.owner or None,
+        people=tuple(PersonOnFile(p.name, p.phone) for p in customer.people) or None,
     )
 
 
@@ -87,7 +97,9 @@ def list_customers(archive: Archive, *, dormant: timedelta | None = None, waitin
         activity = customer_activity(session)
         status = customer_status(session, archive.directory(session)) if waiting else {}
         rows = []
-        for c in session.scalars(select(Customer).order_by(Customer.name)):
+        # With their domains, contacts and people in three queries, not three per customer.
+        for c in session.scalars(select(Customer).order_by(Customer.name).options(
+                selectinload(Customer.domains), selectinload(Customer.contacts), selectinload(Customer.people))):
             act = activity.get(c.id)
             if dormant is not None and (act is None or act.last_contact is None or now - act.last_contact < dormant):
                 continue
@@ -172,3 +184,37 @@ def list_unlinked(archive: Archive, *, limit: int = 30, include_bulk: bool = Fal
     with archive.sessions() as session:
         groups = find_unlinked(session, archive.directory(session), include_bulk=include_bulk)
     return UnlinkedList(tuple(groups[:limit]))
+
+
+@dataclass(frozen=True)
+class Likeness(Record):
+    kind: str  # domain, email or name
+    value: str
+
+
+@dataclass(frozen=True)
+class DuplicateRow(Record):
+    """Two customers that are likely one, and the command that merges the newer into the older.
+    ``dossier customers duplicates --json`` prints every field but ``why`` (the text form's words)."""
+
+    customers: tuple[str, str]  # older first
+    reasons: tuple[Likeness, ...]
+    merge: str
+    why: str
+
+
+@dataclass(frozen=True)
+class DuplicateList(Listing):
+    duplicates: tuple[DuplicateRow, ...]
+
+
+def _row(d: Duplicate) -> DuplicateRow:
+    return DuplicateRow(d.customers, tuple(Likeness(kind, value) for kind, value in d.reasons), d.merge_command,
+                        d.why)
+
+
+def list_duplicates(archive: Archive) -> DuplicateList:
+    """Customers that are likely one: the same registrable domain, the same contact address, or
+    names equal without legal forms and punctuation."""
+    with archive.sessions() as session:
+        return DuplicateList(tuple(_row(d) for d in stored_duplicates(session, archive.directory(session).freemail)))

@@ -10,12 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import ingest
-from ingest import Address, Message, ParseError, Participant
+from ingest import Address, Message, ParseError, Participant, find_thread
 from linker import Link, customer_names, customers_by_message, explain_participant, overrides_for
 
 from ..archive import Archive
 from ..settings import ConfigError
-from ..threads import find_thread
 from .records import Listing, Record, field
 
 
@@ -167,7 +166,7 @@ class Conversation(Listing):
 
 
 def read_thread(archive: Archive, ident: str) -> Conversation:
-    """The conversation of the message ``ident`` names (see ``config.threads.find_thread``).
+    """The conversation of the message ``ident`` names (see ``ingest.find_thread``).
     Raises MessageNotFoundError."""
     with archive.sessions() as session:
         message = find_message(session, ident)

@@ -10,11 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from index import Hit, SearchRequest, filter_values, parse_query, search
-from ingest import SHORT_ID_LENGTH, AttachmentRow, Message, MessageCopy, ParticipantRow
+from ingest import SHORT_ID_LENGTH, AttachmentRow, Message, MessageCopy, ParticipantRow, find_thread
 from linker import customer_names, customers_by_message, find_customer
 
 from ..archive import Archive, count_pending
-from ..threads import find_thread
 from .records import Record, field
 
 #: Hits whose rows are read with one query per table (bounded IN lists, for any limit).

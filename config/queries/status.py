@@ -54,6 +54,7 @@ class ArchiveStatus(Record):
     indexed: int
     pending_index: int  # stored, not yet in the index
     index_documents: int
+    engine: str  # the index's search engine
     last_import: datetime | None
     last_indexed: datetime | None
     folders: int  # distinct account/folder places mail came from
@@ -80,6 +81,7 @@ def archive_status(archive: Archive) -> ArchiveStatus:
             indexed=count(Message.status == "ok", Message.indexed_at.is_not(None)),
             pending_index=count_pending(session),
             index_documents=archive.index.doc_count(),
+            engine=archive.index.engine_name,
             last_import=session.scalar(select(func.max(Message.stored_at))),
             last_indexed=session.scalar(select(func.max(Message.indexed_at))),
             folders=session.scalar(

@@ -110,6 +110,7 @@ def same(a: subprocess.CompletedProcess, b: subprocess.CompletedProcess) -> bool
     ("customers", "list", "--waiting"),
     ("customers", "list", "--dormant", "1y"),
     ("customers", "conflicts"),
+    ("customers", "duplicates", "--json"),
     ("unlinked", "--json"),
     ("quotes", "--customer", "Haitong"),
     ("quotes", "--since", "2024-06-01", "--json"),

@@ -12,7 +12,14 @@ import pytest
 from sqlalchemy import update
 
 from config.archive import Archive
-from config.edits import add_customer, correct_link, merge_customers, remove_customer, rename_customer
+from config.edits import (
+    add_customer,
+    correct_link,
+    import_customers,
+    merge_customers,
+    remove_customer,
+    rename_customer,
+)
 from config.operations import OPERATIONS, RequestError, run_operation
 from config.queries import (
     MessageNotFoundError,
@@ -22,6 +29,7 @@ from config.queries import (
     list_accounts,
     list_conflicts,
     list_customers,
+    list_duplicates,
     list_quotes,
     list_unlinked,
     read_message,
@@ -33,7 +41,7 @@ from config.queries import (
 from config.settings import load_settings
 from index import QueryError
 from ingest import Message
-from linker import CustomerNotFoundError
+from linker import CustomerNotFoundError, read_customer_sheet
 from tests.conftest import Dossier, build_sample, make_message
 
 #: A reply in the sample's Taipei Precision conversation (three messages).
@@ -179,6 +187,9 @@ def test_customer_lists_filter_dormant_and_waiting(archive: Archive):
     assert waiting and [c.waiting_since for c in waiting] == sorted(c.waiting_since for c in waiting)
     assert all(c.waiting_days == round((now - c.waiting_since).total_seconds() / 86400, 1) for c in waiting)
     assert "waiting_since" not in everyone[0].as_json() and "waiting_since" in waiting[0].as_json()
+    # The rep in charge comes from the customer sheet; people on file only where the sheet had some.
+    assert {c.owner for c in everyone} == {"tom.baker@northwind-trading.com", "anna.li@northwind-trading.com"}
+    assert all(c.people is None and "people" not in c.as_json() for c in everyone)
 
 
 def test_a_customer_dossier_adds_up(archive: Archive):
@@ -201,6 +212,7 @@ def test_unlinked_senders_conflicts_and_status(archive: Archive):
     status = archive_status(archive)
     assert (status.messages, status.failed, status.customers, status.linked, status.internal) == (34, 0, 6, 28, 2)
     assert status.indexed == status.index_documents == 34 and status.pending_index == 0 and status.sync == ()
+    assert status.engine == "tantivy"
 
 
 def test_accounts_are_listed_without_passwords(dossier: Dossier, monkeypatch):
@@ -219,7 +231,7 @@ def test_every_operation_answers_its_functions_json(archive: Archive):
     assert run_operation(archive, "quotes", {"since": "2024-01-01"}) == \
         list_quotes(archive, since=datetime(2024, 1, 1)).as_json()
     assert {"search", "search_threads", "quotes", "message", "thread", "link_explanation", "customers",
-            "customer", "conflicts", "unlinked", "status"} <= set(OPERATIONS)
+            "customer", "conflicts", "duplicates", "unlinked", "status"} <= set(OPERATIONS)
     for op, args in (("import", {}), ("search", {"text": 5}), ("search", {"limit": 0}), ("thread", {}),
                      ("search", {"sort": "size"}), ("customers", {"dormant": "90d"}), ("search", {"x": 1})):
         with pytest.raises(RequestError):
@@ -234,6 +246,14 @@ def test_customer_edits_relink_and_report(tmp_path: Path):
         assert added.created and added.relinked == 1
         assert customer_dossier(archive, "Harbourline").messages == 1
         assert rename_customer(archive, "Harbourline", "Harbourline Freight").new == "Harbourline Freight"
+        assert list_duplicates(archive).duplicates == ()
+        add_customer(archive, "Acme Industrial Co., Ltd.")
+        (likely,) = list_duplicates(archive).duplicates
+        assert likely.customers == ("Acme Industrial", "Acme Industrial Co., Ltd.") and likely.why == "same name"
+        assert likely.merge == "dossier customers merge 'Acme Industrial Co., Ltd.' 'Acme Industrial'"
+        assert likely.as_json()["reasons"] == [{"kind": "name", "value": "acmeindustrial"}]
+        remove_customer(archive, "Acme Industrial Co., Ltd.")
+
         merged = merge_customers(archive, "Harbourline Freight", "Acme Industrial")
         assert (merged.source, merged.target) == ("Harbourline Freight", "Acme Industrial")
         assert customer_dossier(archive, "acme").messages == 10
@@ -248,5 +268,23 @@ def test_customer_edits_relink_and_report(tmp_path: Path):
         removed = remove_customer(archive, "acme")
         assert removed.name == "Acme Industrial" and removed.relinked == 10
         assert "Acme Industrial" not in {c.name for c in list_customers(archive).customers}
+    finally:
+        archive.close()
+
+
+def test_a_customer_sheet_import_plans_every_row_and_a_dry_run_writes_nothing(tmp_path: Path):
+    sample = build_sample(tmp_path / "data")
+    sheet = tmp_path / "more.csv"
+    sheet.write_text("name,domains,emails\nHarbourline,harbourline-freight.com,\nAcme Industrial,acme-industrial.com,\n"
+                     ",,nobody@example.org\n", encoding="utf-8")
+    archive = Archive(load_settings(sample.data_dir))
+    try:
+        preview = import_customers(archive, read_customer_sheet(sheet), dry_run=True)
+        assert preview.relinked is None
+        assert [p.action for p in preview.plan.rows] == ["create", "unchanged", "skip"]
+        assert "Harbourline" not in {c.name for c in list_customers(archive).customers}
+        done = import_customers(archive, read_customer_sheet(sheet))
+        assert [p.action for p in done.plan.rows] == ["create", "unchanged", "skip"] and done.relinked == 1
+        assert customer_dossier(archive, "Harbourline").messages == 1
     finally:
         archive.close()

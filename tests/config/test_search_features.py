@@ -10,10 +10,12 @@ from sqlalchemy import select
 
 from config import Archive, load_settings
 from ingest import AttachmentRow
-from tests.conftest import Dossier, make_message
+from tests.conftest import ENGINES, Dossier, make_message
 from tests.ingest.files import make_pdf, make_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+pytestmark = pytest.mark.parametrize("engine", ENGINES)  # every test on every engine
 
 
 def _day(d: int, month: int = 3) -> datetime:

@@ -10,6 +10,11 @@ last import) is replaced by a placeholder; nothing else is touched.
 
     python -m tests.golden.harness --write        # record (after a deliberate output change)
     python -m tests.golden.harness                # compare and list the commands that differ
+    python -m tests.golden.harness --engine tantivy   # the same commands on tantivy, compared
+
+The outputs are recorded on archives with the Whoosh engine (what every archive made before
+engines were recorded uses); the same commands on tantivy must print the same but for the
+engine's name, each hit's score and the order of hits ranked by relevance.
 """
 
 from __future__ import annotations
@@ -105,6 +110,8 @@ def _reads(run, data: Path, queries: list[str], messages: list[str], customers: 
         yield ["customers", "list", *extra]
     yield ["customers", "conflicts"]
     yield ["customers", "conflicts", "--json"]
+    yield ["customers", "duplicates"]
+    yield ["customers", "duplicates", "--json"]
     for name in customers:
         yield ["customers", "show", name]
         yield ["customers", "show", name, "--json", "--limit", "5"]
@@ -168,18 +175,21 @@ def _writes(customers: list[str], messages: list[str]) -> Iterator[list[str]]:
     yield ["check"]
 
 
-def _build(run, data: Path, mailbox: Path, customers_file: Path, account: str) -> list[dict]:
+def _build(run, data: Path, mailbox: Path, customers_file: Path, account: str, engine: str) -> list[dict]:
     steps = []
-    steps.append(run(data, ["init", "--own-domain", OWN]))
+    steps.append(run(data, ["init", "--engine", engine, "--own-domain", OWN]))
+    steps.append(run(data, ["customers", "import", str(customers_file), "--dry-run"]))
     steps.append(run(data, ["customers", "import", str(customers_file)]))
     steps.append(run(data, ["import", str(mailbox), "--account", account]))
     steps.append(run(data, ["import", str(mailbox), "--account", account, "--json"]))
     return steps
 
 
-def record(name: str) -> list[dict]:
-    """Build archive ``name`` ("sample" or "gen2000") in a temporary directory and run every
-    command on it; return the normalized results in order."""
+def record(name: str, engine: str = "whoosh") -> list[dict]:
+    """Build archive ``name`` ("sample" or "gen2000") with index ``engine`` in a temporary
+    directory and run every command on it; return the normalized results in order. The
+    recorded outputs are Whoosh's (the engine of every archive made before engines were
+    recorded); :func:`engine_differences` compares another engine's run with them."""
     import time_machine
 
     run = _runner()
@@ -188,7 +198,8 @@ def record(name: str) -> list[dict]:
         data = tmp / "data"
         with time_machine.travel(CLOCK, tick=True):
             if name == "sample":
-                results = _build(run, data, REPO / "sample" / "mailbox", REPO / "sample" / "customers.csv", "sample")
+                results = _build(run, data, REPO / "sample" / "mailbox", REPO / "sample" / "customers.csv", "sample",
+                                 engine)
                 queries = ["quotation --customer acme", "Felixstowe", "Hannover", "Fräsmaschine", "样品", "樣品",
                            "FOB Ningbo", "报价单", "proforma", "customer:acme filename:pdf", "is:quote",
                            "has:attachment", "lang:zh", "from:163.com", '"unit price"', "sample*", "-quotation",
@@ -197,7 +208,7 @@ def record(name: str) -> list[dict]:
                 corpus = tmp / "corpus"
                 subprocess.run([sys.executable, str(REPO / "scripts" / "gen_corpus.py"), str(corpus),
                                 "--messages", "2000", "--seed", "7"], check=True, capture_output=True)
-                results = _build(run, data, corpus / "maildir", corpus / "customers.csv", "team")
+                results = _build(run, data, corpus / "maildir", corpus / "customers.csv", "team", engine)
                 truth = json.loads((corpus / "truth.json").read_text())
                 queries = [q["q"] for q in truth["queries"]][::2]
             messages = _ids(run, data, "", "--limit", "500")
@@ -233,20 +244,76 @@ def differences(name: str, results: list[dict]) -> list[str]:
     return lines
 
 
+_ENGINE_WORD = re.compile(r'(Engine +|"engine": ")(tantivy|whoosh)')
+
+
+def _hit_blocks(text: str) -> tuple[list[str], str]:
+    """A text search result as its hits (one block of lines each) and its closing count line."""
+    lines = text.rstrip("\n").split("\n")
+    blocks: list[str] = []
+    for line in lines[:-1]:
+        if line.startswith("  ") and blocks:
+            blocks[-1] += "\n" + line
+        else:
+            blocks.append(line)
+    return blocks, lines[-1]
+
+
+def comparable(result: dict) -> dict:
+    """``result`` with what may differ between engines taken out: the engine's name, the score
+    of each hit (each engine ranks its own way), and the order of hits ranked by relevance (or,
+    when the limit cuts them, which of the equally valid hits are shown: their count and the
+    total stay)."""
+    args = result["args"]
+    named = [i + 1 for i, a in enumerate(args[:-1]) if a == "--engine"]
+    out = dict(result, args=["<ENGINE>" if i in named else a for i, a in enumerate(args)],
+               stdout=_ENGINE_WORD.sub(r"\1<ENGINE>", result["stdout"]))
+    if not args or args[0] != "search" or result["exit"] != 0:
+        return out
+    if "--json" in args:
+        hits = json.loads(out["stdout"])
+        for hit in hits:
+            hit.pop("score", None)
+        out["stdout"] = hits
+    elif "--sort" in args and "relevance" in args and out["stdout"].strip() != "No messages found.":
+        blocks, count = _hit_blocks(out["stdout"])
+        shown_all = " of " not in count
+        out["stdout"] = (sorted(blocks) if shown_all else len(blocks), count)
+    return out
+
+
+def engine_differences(name: str, results: list[dict]) -> list[str]:
+    """One line per command whose output on another engine differs from the recorded (Whoosh)
+    one in more than :func:`comparable` allows."""
+    expected = json.loads(golden_path(name).read_text(encoding="utf-8"))
+    lines = [f"{len(results)} commands ran, {len(expected)} recorded"] if len(expected) != len(results) else []
+    for want, got in zip(expected, results, strict=False):
+        want, got = comparable(want), comparable(got)
+        if want != got:
+            keys = [k for k in ("args", "exit", "stdout", "stderr") if want.get(k) != got.get(k)]
+            lines.append(f"{' '.join(want['args'])}: {', '.join(keys)} differ")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="Record the outputs instead of comparing.")
+    parser.add_argument("--engine", default="whoosh", choices=["whoosh", "tantivy"],
+                        help="The archives' index engine; outputs are recorded with Whoosh, another engine's "
+                             "are compared with them up to scores and relevance order.")
     parser.add_argument("names", nargs="*", default=["sample", "gen2000"])
     args = parser.parse_args()
+    if args.write and args.engine != "whoosh":
+        parser.error("outputs are recorded with the Whoosh engine")
     failed = False
     for name in args.names:
-        results = record(name)
+        results = record(name, args.engine)
         if args.write:
             golden_path(name).write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
             golden_path(name).chmod(0o644)
             print(f"{name}: {len(results)} commands recorded")
             continue
-        diff = differences(name, results)
+        diff = differences(name, results) if args.engine == "whoosh" else engine_differences(name, results)
         failed = failed or bool(diff)
         print(f"{name}: {len(results)} commands, {len(diff)} differ")
         for line in diff[:50]:

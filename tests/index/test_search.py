@@ -1,4 +1,4 @@
-"""Search over a real Whoosh index: the query language, attachments, quotes and quoted replies."""
+"""Search over a real index of each engine: the query language, attachments, quotes and quoted replies."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from index import QueryError, SearchIndex, SearchIndexError, SearchRequest, build_document, search
-from ingest import extract_attachments, parse_message
-from tests.conftest import make_message
+from ingest import extract_attachments, parse_message, read_message
+from tests.conftest import ENGINES, make_message
 from tests.ingest.files import make_docx, make_pdf, make_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -49,18 +49,18 @@ FOLDERS = {"offer": ("Sent",), "reply": ("INBOX",), "giraffe": ("Sent",), "zh": 
 CUSTOMERS = {"offer": (1,), "reply": (1,), "giraffe": (1,), "zh": (2,)}
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory) -> SearchIndex:
-    ix = SearchIndex(tmp_path_factory.mktemp("ix") / "index")
+@pytest.fixture(scope="module", params=ENGINES)
+def index(tmp_path_factory, request) -> SearchIndex:
+    ix = SearchIndex(tmp_path_factory.mktemp("ix") / "index", engine=request.param)
     ix.create()
     with ix.writer() as writer:
         for key, fields in MESSAGES.items():
             parsed = parse_message(make_message(message_id=f"<{key}@x>", **fields))
             texts = extract_attachments(parsed.attachments)
             writer.put(build_document(
-                key, parsed, date=fields["date"].replace(tzinfo=None), customers=CUSTOMERS.get(key, ()),
-                folders=FOLDERS[key], accounts=("anna",) if key != "plain" else ("dan",),
-                attachment_texts=[(t.filename, t.text) for t in texts],
+                key, parsed, read_message(parsed, texts), date=fields["date"].replace(tzinfo=None),
+                customers=CUSTOMERS.get(key, ()), folders=FOLDERS[key],
+                accounts=("anna",) if key != "plain" else ("dan",),
             ))
     return ix
 
@@ -179,16 +179,17 @@ def test_an_index_from_before_attachment_text_asks_for_a_reindex(tmp_path: Path)
         search(SearchIndex(path), SearchRequest(text="x"))
 
 
-def test_a_long_body_gets_its_snippet_where_it_matches(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_long_body_gets_its_snippet_where_it_matches(tmp_path: Path, engine: str) -> None:
     # The match lies beyond the first 2,000 characters, and far after it folding changes the
     # text's length ("ß" -> "ss"): the snippet still shows the match, in the original script.
     filler = "\n".join(f"Line {n} of the delivery schedule for the pumps." for n in range(60))
     body = f"{filler}\n報價單 for the valves attached.\n{filler}\n{filler}\nGrüße aus der Straße\n"
-    ix = SearchIndex(tmp_path / "index")
+    ix = SearchIndex(tmp_path / "index", engine=engine)
     ix.create()
     parsed = parse_message(make_message(message_id="<long@x>", subject="Schedule", body=body))
     with ix.writer() as writer:
-        writer.put(build_document("long", parsed, date=datetime(2025, 1, 1)))
+        writer.put(build_document("long", parsed, read_message(parsed), date=datetime(2025, 1, 1)))
     (hit,) = search(ix, SearchRequest(text="报价单")).hits
     assert hit.matched_in == "body"
     assert "**報價單**" in hit.snippet

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.analysis import normalize_text
-from index.search import _contains, _fold_to_match
+from index.snippets import _contains, _fold_to_match
 
 # Lines of ASCII, Traditional and Simplified Chinese, full-width letters, and the characters
 # whose folding changes the length ("ß", "ﬁ", a soft hyphen) or joins ("e" + combining acute).

@@ -73,3 +73,12 @@ def test_errors_name_cause_and_fix_without_the_password():
     assert describe_error(ConnectionRefusedError(), ACCOUNT).retryable
     assert not describe_error(LoginError("no"), ACCOUNT).retryable
     assert "hunter2" not in repr(ACCOUNT)
+
+
+def test_folder_names_decode_only_when_they_are_exact_modified_utf7():
+    assert decode_folder("Customers/&Ti1W,VuiYjc-") == "Customers/中国客户"
+    assert decode_folder("Kund&AOQ-r") == "Kundär"
+    assert decode_folder("Q&-A") == "Q&A"
+    # Not modified UTF-7: shown as the server or the disk spells it.
+    for name in ("R&D", "&", "Tom & Jerry", "已删除", "Q&A-2024"):
+        assert decode_folder(name) == name

@@ -69,3 +69,24 @@ def test_find_amounts() -> None:
         "USD 12,500", "FOB Ningbo", "USD 300", "EUR 1,234.50", "CIF Hamburg", "CNY 88", "FOB 宁波",
     )
     assert find_amounts("FOB price terms") == ()
+
+
+def test_find_thread_gathers_a_stored_conversation_by_headers_and_by_subject(session) -> None:
+    from ingest import Message, ParticipantRow, find_thread
+
+    def stored(n: int, subject: str, people: tuple[str, ...], *, irt: str | None = None, day: int = 1) -> Message:
+        message = Message(sha256=f"{n:064d}", size=1, status="ok", header_message_id=f"m{n}@x", subject=subject,
+                          date=datetime(2025, 1, day), date_source="date", in_reply_to=irt, references=[],
+                          defects=[], stored_at=datetime(2025, 2, 1),
+                          participants=[ParticipantRow(role="from", email=p, domain=p.split("@")[1]) for p in people])
+        session.add(message)
+        return message
+
+    first = stored(1, "Pump order", ("li@acme.com", "anna@own.com"), day=1)
+    reply = stored(2, "Re: Pump order", ("anna@own.com", "li@acme.com"), irt="m1@x", day=2)
+    by_subject = stored(3, "回复: Pump order", ("li@acme.com", "anna@own.com"), day=3)  # no headers
+    stored(4, "Re: Pump order", ("someone@else.com",), day=4)  # the subject, but other people
+    stored(5, "Unrelated", ("li@acme.com", "anna@own.com"), day=5)
+    session.flush()
+    assert [m.id for m in find_thread(session, reply)] == [first.id, reply.id, by_subject.id]
+    assert not session.dirty and not session.new  # a read: nothing written

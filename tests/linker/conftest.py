@@ -1,40 +1,55 @@
-"""Fixtures for linker tests against a real archive: a data directory with the team's own domain."""
+"""The linker as a stage on its own: an in-memory SQLite session whose schema comes from the models'
+metadata (no ``config``), and a way to store messages with their participants directly."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
+from datetime import datetime
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.orm import Session
 
-from config import Archive, load_settings
-from ingest import Message
-from linker import Customer, Link
-from tests.conftest import OWN, Dossier  # noqa: F401  (OWN is used by the tests here)
+import linker.models  # noqa: F401  (the linker's tables on the shared metadata)
+from ingest.models import Base, Message, ParticipantRow
+from linker import Customer, Directory, Link, load_directory, load_freemail
 
-
-def write_mail(folder: Path, name: str, raw: bytes, *headers: str) -> None:
-    """Save one message, with extra header lines (``"In-Reply-To: <m1@x>"``) put in front."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_bytes(b"".join(h.encode() + b"\n" for h in headers) + raw)
+OWN = "northwind-trading.com"
 
 
-def link_rows(d: Dossier) -> set[tuple[str, str, str, str, str]]:
-    """Every link as (Message-ID, customer, role, method, matched), read from the database."""
-    archive = Archive(load_settings(d.data_dir))
-    try:
-        with archive.sessions() as s:
-            rows = s.execute(
-                select(Message.header_message_id, Customer.name, Link.role, Link.method, Link.matched)
-                .join(Link, Link.message_id == Message.id).join(Customer, Customer.id == Link.customer_id)
-            ).all()
-    finally:
-        archive.close()
+@pytest.fixture
+def session() -> Iterator[Session]:
+    engine = create_engine("sqlite://")
+    # Cascades are part of what the linker relies on (removing a customer drops its domains).
+    event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA foreign_keys=ON"))
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        yield s
+    engine.dispose()
+
+
+def add_message(session: Session, header: str, day: int, *people: tuple[str, str], in_reply_to: str | None = None,
+                bulk: bool = False) -> Message:
+    """Store a message ``<header>`` with participants given as (role, address)."""
+    when = datetime(2024, 3, day)
+    message = Message(sha256=header.ljust(64, "0"), size=1, status="ok", header_message_id=header, subject=header,
+                      from_email=people[0][1] if people else "", date=when, date_source="date",
+                      in_reply_to=in_reply_to, references=[], defects=[], is_bulk=bulk, stored_at=when)
+    session.add(message)
+    session.flush()
+    for role, email in people:
+        session.add(ParticipantRow(message_id=message.id, role=role, name="", email=email,
+                                   domain=email.rpartition("@")[2]))
+    session.flush()
+    return message
+
+
+def directory(session: Session) -> Directory:
+    return load_directory(session, own_domains=[OWN], freemail=load_freemail())
+
+
+def links(session: Session) -> set[tuple[str, str, str]]:
+    """Every stored link as (Message-ID, customer, method)."""
+    rows = session.execute(select(Message.header_message_id, Customer.name, Link.method)
+                           .join(Link, Link.message_id == Message.id).join(Customer, Customer.id == Link.customer_id))
     return {tuple(r) for r in rows}
-
-
-def links_of(d: Dossier) -> dict[str, set[tuple[str, str]]]:
-    """Message-ID -> {(customer, method)}."""
-    out: dict[str, set[tuple[str, str]]] = {}
-    for mid, name, _, method, _ in link_rows(d):
-        out.setdefault(mid, set()).add((name, method))
-    return out

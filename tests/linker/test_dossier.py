@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-
-import pytest
+from datetime import datetime, timedelta
 
 from linker import Directory, MessageFact, build_dossier, load_freemail
-from tests.conftest import Dossier, make_message
 
-from .conftest import OWN, write_mail
+OWN = "northwind-trading.com"
 
 D = Directory(by_email={}, by_domain={"acme.com": frozenset({1})}, own_domains=frozenset({OWN}),
               freemail=load_freemail())
@@ -18,22 +14,24 @@ NOW = datetime(2024, 6, 30, 12, 0)
 
 
 def fact(i: int, day: int, hour: int, sender: str, subject: str = "s", thread: str = "t1",
-         files: tuple[str, ...] = (), to: str = f"anna@{OWN}") -> MessageFact:
+         quote: tuple[str, tuple[str, ...]] | None = None, to: str = f"anna@{OWN}") -> MessageFact:
     outgoing = sender.endswith(OWN)
+    term, files = quote or (None, ())
     return MessageFact(id=i, short_id=f"id{i}", date=datetime(2024, 6, day, hour), subject=subject,
-                       from_email=sender, is_outgoing=outgoing, thread=thread, attachments=files,
-                       people=(("", sender), ("", to)))
+                       from_email=sender, is_outgoing=outgoing, thread=thread, people=(("", sender), ("", to)),
+                       quote_term=term, quote_files=files)
 
 
 def test_totals_contacts_quotes_open_threads_and_reply_time() -> None:
     facts = [
         fact(1, 1, 9, "li@acme.com", "Inquiry"),                                  # in
-        fact(2, 1, 13, f"anna@{OWN}", "Re: Inquiry", files=("Quotation_ACME.pdf",), to="li@acme.com"),  # 4 h
+        fact(2, 1, 13, f"anna@{OWN}", "Re: Inquiry", quote=("quotation", ("Quotation_ACME.pdf",)),
+             to="li@acme.com"),  # 4 h
         fact(3, 2, 9, "li@mail.acme.com", "Re: Re: Inquiry"),                     # in
         fact(4, 2, 10, "li@acme.com", "one more thing"),                          # in, same run
-        fact(5, 3, 9, f"tom@{OWN}", "报价单 valves", to="li@acme.com"),           # 24 h after 3
+        fact(5, 3, 9, f"tom@{OWN}", "报价单 valves", quote=("报价单", ()), to="li@acme.com"),  # 24 h after 3
         fact(6, 20, 12, "bob@acme.com", "Where is my order?", thread="t2"),       # open
-        fact(7, 5, 9, f"anna@{OWN}", "PI-2024-001", thread="t3", to="li@acme.com"),
+        fact(7, 5, 9, f"anna@{OWN}", "PI-2024-001", thread="t3", quote=("PI", ()), to="li@acme.com"),
         fact(8, 6, 9, "someone@gmail.com", "unrelated person cc'd", thread="t3", to="li@acme.com"),
     ]
     d = build_dossier(facts, emails=["wang@163.com"], domains=["acme.com"], directory=D, now=NOW)
@@ -55,54 +53,3 @@ def test_totals_contacts_quotes_open_threads_and_reply_time() -> None:
 def test_a_customer_without_mail_has_an_empty_dossier() -> None:
     d = build_dossier([], emails=[], domains=["acme.com"], directory=D, now=NOW)
     assert (d.messages, d.first_contact, d.median_reply, d.open_threads) == (0, None, None, ())
-
-
-@pytest.fixture
-def history(team: Dossier, tmp_path: Path) -> Dossier:
-    box = tmp_path / "mail"
-
-    def mail(name: str, when: datetime, sender: str, to: str, subject: str, *headers: str, **kw) -> None:
-        write_mail(box, name, make_message(subject=subject, message_id=f"<{name}@x>", sender=sender, to=to,
-                                           date=when.replace(tzinfo=timezone.utc), **kw), *headers)
-
-    mail("a1", datetime(2023, 1, 2, 9), "Li Wei <li@acme.com>", f"anna@{OWN}", "RFQ valves")
-    mail("a2", datetime(2023, 1, 2, 15), f"anna@{OWN}", "li@acme.com", "Re: RFQ valves",
-         "In-Reply-To: <a1@x>", "References: <a1@x>",
-         attachments=(("报价单-2023.xlsx", b"x", "application/octet-stream"),))
-    mail("a3", datetime(2023, 2, 1, 9), "Li Wei <li@acme.com>", f"anna@{OWN}", "Re: Re: RFQ valves",
-         "In-Reply-To: <a2@x>", "References: <a1@x> <a2@x>")
-    mail("b1", datetime(2024, 1, 1, 9), "Pat <pat@bristol.co.uk>", f"tom@{OWN}", "Hello")
-    mail("b2", datetime(2024, 1, 1, 11), f"tom@{OWN}", "pat@bristol.co.uk", "Re: Hello",
-         "In-Reply-To: <b1@x>", "References: <b1@x>")
-    team.run("customers", "add", "Acme", "--domain", "acme.com")
-    team.run("customers", "add", "Bristol", "--domain", "bristol.co.uk")
-    team.run("customers", "add", "Silent", "--domain", "silent.com")
-    team.json("import", box)
-    return team
-
-
-def test_show_json_is_the_dossier(history: Dossier) -> None:
-    d = history.json("customers", "show", "Acme")
-    assert (d["messages"], d["messages_in"], d["messages_out"]) == (3, 2, 1)
-    assert d["contacts"][0]["email"] == "li@acme.com" and d["contacts"][0]["name"] == "Li Wei"
-    assert d["contacts"][0]["last_subject"] == "Re: Re: RFQ valves"
-    assert [(q["subject"], q["files"]) for q in d["quotes"]] == [("Re: RFQ valves", ["报价单-2023.xlsx"])]
-    assert [t["subject"] for t in d["open_threads"]] == ["Re: Re: RFQ valves"]
-    assert d["open_threads"][0]["waiting_days"] > 365
-    assert d["median_reply_hours"] == 6.0
-
-
-def test_show_text_has_the_sections(history: Dossier) -> None:
-    out = history.run("customers", "show", "acme").output
-    for text in ("3 (2 in, 1 out)", "Median reply: 6.0 hours", "Li Wei <li@acme.com>",
-                 "Waiting for our answer:", "Quotes sent:", "报价单-2023.xlsx"):
-        assert text in out
-
-
-def test_list_dormant_and_waiting(history: Dossier) -> None:
-    assert [c["name"] for c in history.json("customers", "list", "--dormant", "90d")] == ["Acme", "Bristol"]
-    assert [c["name"] for c in history.json("customers", "list", "--dormant", "100y")] == []
-    waiting = history.json("customers", "list", "--waiting")
-    assert [c["name"] for c in waiting] == ["Acme"] and waiting[0]["waiting_days"] > 365
-    out = history.run("customers", "list", "--dormant", "soon", expect=2).output
-    assert "not a duration" in out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Dossier
+from tests.conftest import ENGINES, Dossier
 
 from .crash import (
     add_customers,
@@ -24,6 +24,7 @@ KILLS = 22
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)  # kills land in each engine's commits (and tantivy's merges)
 def test_import_survives_repeated_sigkill(dossier: Dossier, tmp_path: Path):
     add_customers(dossier)
     set_batch_size(dossier, 25)  # many batch boundaries: kills land in every stage of a batch

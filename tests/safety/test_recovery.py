@@ -8,12 +8,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from config.archive import Archive
 from config.settings import load_settings
 from ingest import Message, hash_bytes
-from tests.conftest import REPO, Dossier, make_message
+from tests.conftest import ENGINES, REPO, Dossier, make_message
 
 from .crash import dossier_argv, generated_messages, stored_count
 
@@ -24,6 +25,7 @@ def _sample(dossier: Dossier) -> list[str]:
     return sorted(h["sha256"] for h in dossier.json("search", "", "--limit", "10000"))
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 def test_reindex_rebuilds_a_deleted_or_corrupted_index(dossier: Dossier):
     everything = _sample(dossier)
     index = dossier.data_dir / "index"

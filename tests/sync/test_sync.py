@@ -118,6 +118,41 @@ def test_uidvalidity_change_rescans_without_duplicates(archive_dir, dovecot):
     assert state.uidvalidity_changes == 1 and state.last_uid == 7
 
 
+def test_a_copy_is_keyed_by_the_server_folder_name_and_keeps_the_uidvalidity_of_its_uid(archive_dir, dovecot):
+    dovecot.append("Customers/中国客户", [_message(n) for n in range(3)])
+    archive_dir.run("sync")
+
+    def places() -> dict[str, tuple]:
+        archive = Archive(load_settings(archive_dir.data_dir))
+        with archive.sessions() as session:
+            rows = session.execute(select(Message.header_message_id, MessageCopy.mailbox, MessageCopy.folder,
+                                          MessageCopy.uidvalidity, MessageCopy.uid)
+                                   .join(MessageCopy, MessageCopy.message_id == Message.id)).all()
+            state = session.scalars(select(FolderState).where(FolderState.name == "Customers/中国客户")).one()
+        archive.close()
+        return {r[0]: tuple(r[1:]) for r in rows}, state
+
+    copies, state = places()
+    assert state.folder == "Customers/&Ti1W,VuiYjc-" and state.name == "Customers/中国客户"
+    first = state.uidvalidity
+    assert copies == {f"msg{n}@acme-industrial.com": ("Customers/&Ti1W,VuiYjc-", "Customers/中国客户", first, n + 1)
+                      for n in range(3)}
+
+    with dovecot.client() as client:  # a new UIDVALIDITY, and message 2 is no longer there
+        client.delete_folder("Customers/中国客户")
+    dovecot.append("Customers/中国客户", [_message(n) for n in (1, 0)])
+    report = archive_dir.json("sync")
+    assert (report["remapped"], report["fetched"]) == (2, 0)
+    copies, state = places()
+    assert state.uidvalidity != first
+    assert copies["msg0@acme-industrial.com"][2:] == (state.uidvalidity, 2)
+    assert copies["msg1@acme-industrial.com"][2:] == (state.uidvalidity, 1)
+    assert copies["msg2@acme-industrial.com"][2:] == (first, 3)  # still true of the folder it was in
+    again = archive_dir.json("sync")
+    assert again["unchanged"] == again["folders"] and again["fetched"] == 0
+    assert archive_dir.json("search", "", "--limit", "5")[0]["folders"] == ["work:Customers/中国客户"]
+
+
 def test_uid_search_quirk_and_response_line_limit(archive_dir, dovecot, monkeypatch):
     """`UID SEARCH UID n:*` returns the newest message even when nothing is new, and a big
     folder's SEARCH would exceed imaplib's line limit: searching in UID windows handles both."""
@@ -168,6 +203,26 @@ def test_connection_drop_mid_pass_resumes_without_loss(archive_dir, dovecot, mon
         assert session.scalar(select(func.count()).select_from(MessageCopy)) == 50
     archive.close()
     assert archive_dir.json("sync")["fetched"] == 0
+
+
+def test_each_batch_commits_with_the_cursor_moved_over_it(archive_dir, dovecot, monkeypatch):
+    monkeypatch.setattr("ingest.imap.FETCH_COUNT", 10)
+    dovecot.append("INBOX", [_message(n) for n in range(30)])
+    settings = load_settings(archive_dir.data_dir)
+    archive = Archive(settings)
+    seen: list[tuple[int, int]] = []
+
+    class WatchCommits(SyncProgress):
+        def advance(self, count):  # called once the batch is committed
+            with archive.sessions() as session:  # what another process would see now
+                stored = session.scalar(select(func.count()).select_from(Message))
+                cursor = session.scalar(select(FolderState.last_uid).where(FolderState.folder == "INBOX"))
+            seen.append((stored, cursor))
+
+    report = sync(archive, settings.accounts, progress=WatchCommits())
+    archive.close()
+    assert report.errors == []
+    assert seen == [(10, 10), (20, 20), (30, 30)]
 
 
 def test_a_failed_pass_keeps_what_it_fetched_and_the_next_one_completes(archive_dir, dovecot, monkeypatch):
@@ -305,3 +360,16 @@ def test_a_uid_the_server_listed_but_did_not_return_is_retried(archive_dir, dove
     assert second["fetched"] == 1 and second["stored"] == 1 and second["gaps"] == 0
     assert _counts(archive_dir) == (5, 5)
     assert archive_dir.json("sync")["fetched"] == 0
+
+
+def test_a_reply_fetched_in_a_batch_before_its_parent_inherits_its_customer(archive_dir, dovecot, monkeypatch):
+    """Issue 20 item 6 as a sync meets it: the reply has the lower UID, so an earlier batch."""
+    from tests.config.test_thread_inheritance import PARENT, REPLY
+
+    monkeypatch.setattr("ingest.imap.FETCH_COUNT", 1)
+    archive_dir.run("customers", "add", "Acme Industrial", "--domain", "acme-industrial.com")
+    dovecot.append("INBOX", [REPLY, PARENT])
+    assert archive_dir.json("sync")["stored"] == 2
+    found = archive_dir.json("search", "fifty", "--customer", "Acme")
+    assert [h["subject"] for h in found] == ["Re: Pump order"]
+    assert archive_dir.json("check")["clean"]

@@ -1,4 +1,4 @@
-"""The import's index writer in a child process, so that indexing uses the second core.
+"""The Whoosh writer in a child process, so that indexing uses the second core.
 
 Whoosh is pure Python and took over half of an import's time; in the importing process it
 ran after parsing and saving each batch, on one core. Here the importing process stores,
@@ -6,7 +6,8 @@ parses, links and saves batch N+1 while the child analyses and writes batch N. T
 the only index writer (it holds Whoosh's write lock); it commits every ``commit_every``
 documents and at the end, and reports each commit's message ids back, and only then are
 those messages marked indexed. Whatever the child has not committed when anything fails
-stays unindexed in the database and :func:`config.pipeline.index_pending` indexes it later.
+is never reported, so the caller indexes it again later (the importer's messages stay
+unindexed in the database for ``index_pending``).
 
 The child dies with its parent (``PR_SET_PDEATHSIG`` on Linux, and a parent check while
 it waits), so a killed import never leaves a writer holding the index lock.
@@ -20,10 +21,13 @@ import os
 import queue
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
-from index import Document, IndexLockedError, SearchIndex, SearchIndexError
+from .document import Document
+from .engine import Feed
+from .errors import IndexLockedError, SearchIndexError
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +48,15 @@ def _die_with_parent() -> None:
             pass
 
 
-def _run_writer(path: str, commit_every: int, limitmb: int, jobs, done, parent: int) -> None:
-    """The child: add the documents it receives, commit, report committed ids."""
+def _run_writer(opener: Callable[[Path], Any], path: str, commit_every: int, limitmb: int, jobs, done,
+                parent: int) -> None:
+    """The child: open the index with ``opener`` (the Whoosh engine's class), add the documents it
+    receives, commit, report committed ids."""
     _die_with_parent()
     writer = None
     pending: list[int] = []
     try:
-        index = SearchIndex(Path(path))
+        index = opener(Path(path))
         while True:
             try:
                 kind, payload = jobs.get(timeout=_POLL)
@@ -88,7 +94,7 @@ def _run_writer(path: str, commit_every: int, limitmb: int, jobs, done, parent: 
             writer.cancel()
 
 
-class IndexProcess:
+class ChildFeed(Feed):
     """Feeds documents to a child index writer; ``on_committed(ids)`` runs in this process
     for each commit the child reports. Use :meth:`finish` on success, :meth:`cancel` otherwise.
 
@@ -98,9 +104,10 @@ class IndexProcess:
 
     def __init__(
         self,
-        index: SearchIndex,
+        path: Path,
         on_committed: Callable[[list[int]], None],
         *,
+        opener: Callable[[Path], Any],
         commit_every: int,
         limitmb: int = 256,
     ) -> None:
@@ -111,10 +118,9 @@ class IndexProcess:
         self._jobs = ctx.Queue(MAX_QUEUED_BATCHES)
         self._done = ctx.Queue()
         self._on_committed = on_committed
-        index.create()  # in this process, so that the child never races to create it
         self._process = ctx.Process(
             target=_run_writer,
-            args=(str(index.path), commit_every, limitmb, self._jobs, self._done, os.getpid()),
+            args=(opener, str(path), commit_every, limitmb, self._jobs, self._done, os.getpid()),
             name="dossier-index-writer",
             daemon=True,
         )
@@ -187,3 +193,28 @@ class IndexProcess:
                     raise SearchIndexError(
                         f"the index writer process ended unexpectedly (exit {self._process.exitcode})"
                     )
+
+
+#: Documents sent to a rebuild's child writer at a time (at most MAX_QUEUED_BATCHES queued).
+FILL_BATCH = 100
+
+
+def fill_in_child(path: Path, docs: Iterable[Document], *, opener: Callable[[Path], Any]) -> int:
+    """Write ``docs`` into the fresh index at ``path`` (opened with ``opener``) from a child
+    writer, one commit at the end (so one segment); return how many. Raises what the child raises."""
+    feed = ChildFeed(path, lambda keys: None, opener=opener, commit_every=sys.maxsize, limitmb=256)
+    count = 0
+    batch: list[tuple[int, Document]] = []
+    try:
+        for doc in docs:
+            batch.append((count, doc))
+            count += 1
+            if len(batch) >= FILL_BATCH:
+                feed.add(batch)
+                batch = []
+        feed.add(batch)
+        feed.finish()
+    except BaseException:
+        feed.cancel()
+        raise
+    return count

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.config.linking import OWN, link_rows, links_of, write_mail
 from tests.conftest import Dossier, make_message
-
-from .conftest import OWN, link_rows, links_of, write_mail
 
 
 def day(n: int) -> datetime:

@@ -1,0 +1,14 @@
+"""Alembic's environment: runs revisions on the connection Dossier passes in (never a URL of its own)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import linker.models  # noqa: F401  (registers the linker's tables for autogenerate)
+from ingest.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
+                  compare_type=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,91 @@
+"""Searching an archive's index, whatever its engine: the request, the page of hits, snippets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from . import plan
+from .errors import QueryError
+from .snippets import make_snippet, query_leaves
+from .store import SearchIndex
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What to look for. Empty ``text`` with filters lists the filtered messages.
+
+    ``text`` is in the query language of :mod:`index.query`. Its ``customer:`` filters are
+    resolved by the caller (the names live in the database): ``customers`` maps each value
+    to the customer ids it names. ``offset`` skips that many hits (result pages after the first).
+    """
+
+    text: str = ""
+    customer_ids: tuple[int, ...] | None = None  # None: no customer filter; (): matches nothing
+    from_address: str | None = None
+    since: datetime | None = None  # naive UTC, inclusive
+    until: datetime | None = None  # naive UTC, exclusive
+    limit: int = 20
+    sort: str = "date"  # "date" (newest first) or "relevance"
+    customers: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One matching message. ``matched_in`` names where the snippet comes from ("body",
+    "subject", "attachment", "quoted", "filename"); ``attachments`` the attachments whose
+    text or file name matched (empty when only the mail itself did)."""
+
+    id: str  # raw SHA-256
+    score: float
+    date: datetime | None
+    snippet: str
+    matched_in: str = ""
+    attachments: tuple[str, ...] = ()
+    is_quote: bool = False
+    quote_files: tuple[str, ...] = ()
+    amounts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: tuple[Hit, ...]
+    total: int  # matching documents, before offset and limit
+
+
+def search(index: SearchIndex, request: SearchRequest) -> SearchResult:
+    """Run ``request``; hits newest first (or by relevance) with highlighted snippets.
+
+    Raises QueryError for a query that cannot be parsed (naming the column of the problem),
+    SearchIndexError when the index cannot be opened or predates the current schema.
+    """
+    if request.limit < 1:
+        raise QueryError("the result limit must be at least 1")
+    if request.offset < 0:
+        raise QueryError("the result offset cannot be negative")
+    if request.sort not in ("date", "relevance"):
+        raise QueryError(f"cannot sort by {request.sort!r}; use date or relevance")
+    engine = index.open()  # raises for an index this Dossier cannot read, before the query is parsed
+    query, has_text = plan.lower(request.text, request.customers)
+    restrict = plan.request_filter(request.customer_ids, request.from_address, request.since, request.until)
+    # Newest first needs no relevance (and skipping it halves the time of a broad query).
+    page = engine.search(query, restrict, scored=request.sort == "relevance" and has_text,
+                         limit=request.limit, offset=request.offset)
+    leaves = query_leaves(query)
+    hits = []
+    for stored in page.hits:
+        snippet, matched_in, attachments = make_snippet(stored.fields, leaves)
+        hits.append(Hit(
+            id=stored.id,
+            score=stored.score,
+            date=stored.date,
+            snippet=snippet,
+            matched_in=matched_in,
+            attachments=attachments,
+            is_quote=bool(stored.fields.get("quote_terms")),
+            quote_files=tuple(stored.fields.get("quote_files") or ()),
+            amounts=tuple(stored.fields.get("amounts") or ()),
+        ))
+    return SearchResult(hits=tuple(hits), total=page.total)
