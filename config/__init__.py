@@ -1,20 +1,33 @@
-"""Config: the composition root — settings, database wiring, the import pipeline and the CLI.
+"""Config: the composition root — settings, database wiring, the import pipeline, the read library
+and the front ends (the CLI, the daemon's socket).
 
-Nothing imports this package; it imports the stages (ingest, linker, index) and wires them.
+No other package imports this one; it imports the stages (ingest, linker, index) and wires them.
+Its front ends reach the libraries through the names below, each loaded on first use.
 """
 
 from ingest.lazy import lazy_exports
 
-# Each public name loads its module on first use (PEP 562): `dossier --help` must not pay for the
-# database, the index and the parser, and read-only commands do without the pipeline.
+# Each public name loads its module on first use (PEP 562): `dossier --help` and a search the daemon
+# answers must not pay for the database, the index and the parser, and reads do without the pipeline.
 _EXPORTS = {
-    "archive": ("Archive",),
+    "accounts": ("probe_account", "sync_accounts"),
+    "archive": ("Archive", "no_progress"),
+    "backup": ("backup_archive", "export_messages"),
+    "check": ("check_archive",),
+    "daemon": ("run_daemon",),
+    "db": ("make_engine", "upgrade_schema"),
+    "edits": ("add_customer", "add_customer_for_domain", "correct_link", "edit_customer", "import_customers",
+              "merge_customers", "remove_customer", "rename_customer"),
+    "lock": ("ArchiveLock", "command_line"),
+    "operations": ("OPERATIONS", "RequestError", "prepare_operation", "run_operation"),
     "pipeline": ("ImportReport", "import_paths", "index_pending", "reindex", "relink_all"),
+    "queries.accounts": ("list_accounts",),
+    "queries.messages": ("read_raw_message",),
+    "queries.status": ("stored_message_count",),
     "settings": ("ConfigError", "Settings", "init_data_dir", "load_settings"),
 }
 
-__all__ = ["Archive", "ConfigError", "Settings", "init_data_dir", "load_settings",
-           "ImportReport", "import_paths", "index_pending", "reindex", "relink_all"]
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from ingest import Message, RawStore
 
-from .client import resume_collector
 from .db import make_engine, make_sessionmaker
+from .runtime import resume_collector
 from .settings import Settings, raw_store_key
 
 if TYPE_CHECKING:

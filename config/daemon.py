@@ -7,8 +7,9 @@ each under the archive's write lock, so a manual ``dossier sync`` waits for a ru
 vice versa. SIGTERM/SIGINT stop the scheduler; a sync in flight finishes the batch it is
 committing, stops at the next batch boundary, and the daemon exits 0.
 
-While it runs, it also answers the CLI's read-only commands on the data directory's socket
-(``serve.py``), from a thread of its own, so a search need not wait for a job.
+While it runs, it also answers read operations (a search, a message, a customer's dossier …)
+on the data directory's socket (``serve.py``), from a thread of its own, so a search need not
+wait for a job.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from .archive import Archive
 from .lock import DAEMON_LOCK, ArchiveLock
-from .serve import CommandServer
+from .serve import QueryServer
 from .settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("dossier.daemon")
@@ -150,7 +151,7 @@ def run_daemon(settings: Settings, *, log_format: str = "json", verbosity: int =
         Archive(settings).close()  # creates or upgrades the schema before the job store uses the database
         scheduler = build_scheduler(settings)
         STOP.clear()
-        server = CommandServer(settings)
+        server = QueryServer(settings)
 
         def stop(signum, _frame) -> None:
             log.info("received %s, stopping after the batch in flight", signal.Signals(signum).name,

@@ -6,21 +6,18 @@ import base64
 import json
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .client import data_dir_from_env
+from .runtime import CONFIG_NAME, DB_NAME, INDEX_DIR, RAW_DIR, locate, loose_permissions  # noqa: F401 (API)
 
-CONFIG_NAME = "dossier.toml"
-DB_NAME = "dossier.db"
-INDEX_DIR = "index"
-RAW_DIR = "raw"
 TEMPLATE = Path(__file__).with_name("dossier.example.toml")
 
 
 class ConfigError(Exception):
-    """The configuration or data directory is wrong; the message says how to fix it."""
+    """Root of the errors ``config`` raises: the configuration, the data directory or what a
+    command asked for is wrong; the message says how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -77,21 +74,6 @@ class Settings:
     @property
     def raw_path(self) -> Path:
         return self.data_dir / RAW_DIR
-
-
-def locate(data_dir: Path | None = None, config_path: Path | None = None, *,
-           environ: Mapping[str, str] | None = None, cwd: str | None = None) -> tuple[Path, Path]:
-    """The data directory (absolute) and config file that ``data_dir`` and ``config_path`` name;
-    the defaults from ``environ``, relative names from ``cwd`` (this process's by default)."""
-
-    def here(path: Path) -> Path:
-        path = path.expanduser()
-        return Path(cwd, path) if cwd and not path.is_absolute() else path
-
-    if data_dir is None:
-        data_dir = Path(data_dir_from_env(os.environ if environ is None else environ))
-    data_dir = here(Path(data_dir)).resolve()
-    return data_dir, here(Path(config_path)) if config_path else data_dir / CONFIG_NAME
 
 
 # section -> key -> (type, default)
@@ -368,17 +350,3 @@ def check_writable(data_dir: Path) -> None:
             f"the data directory {data_dir} is not writable; fix its permissions "
             f"(chmod u+rwx {data_dir}) or use another --data-dir"
         )
-
-
-def loose_permissions(data_dir: Path) -> list[Path]:
-    """The data directory, database, config, index and raw store when group or others can read
-    or enter them (empty when all are private)."""
-    loose = []
-    for path in (data_dir, data_dir / DB_NAME, data_dir / CONFIG_NAME, data_dir / INDEX_DIR, data_dir / RAW_DIR):
-        try:
-            mode = path.stat().st_mode
-        except OSError:
-            continue
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            loose.append(path)
-    return loose

@@ -99,6 +99,21 @@ def dossier(tmp_path: Path, engine: str) -> Dossier:
 OWN = "northwind-trading.com"
 
 
+def build_sample(data_dir: Path) -> Dossier:
+    """The bundled sample (`sample/`) imported into a new archive at ``data_dir``."""
+    d = Dossier(data_dir)
+    d.run("init", "--own-domain", OWN)
+    d.run("customers", "import", REPO / "sample" / "customers.csv")
+    d.run("import", REPO / "sample" / "mailbox", "--account", "sample")
+    return d
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Dossier:
+    """The bundled sample archive, shared by a module's tests that only read it."""
+    return build_sample(tmp_path_factory.mktemp("sample") / "data")
+
+
 @pytest.fixture
 def team(dossier: Dossier) -> Dossier:
     """An archive whose config names the team's own domain."""
