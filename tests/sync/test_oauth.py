@@ -240,3 +240,38 @@ def test_tokens_never_reach_a_file_of_the_data_directory_or_the_logs(dossier, oa
         data = path.read_bytes()
         for secret in issued:
             assert secret.encode() not in data, path
+
+
+def test_a_download_limit_mid_pass_keeps_the_cursor_and_the_next_pass_resumes(dossier, dovecot, monkeypatch):
+    """Gmail answers FETCH with "[OVERQUOTA] Account exceeded command or bandwidth limits" once the
+    day's 2,500 MB are fetched; here the real server's answer to the third body FETCH is replaced
+    by that refusal."""
+    import imaplib
+
+    from imapclient import IMAPClient
+
+    monkeypatch.setenv("DOSSIER_TEST_IMAP_PASSWORD", dovecot.password)
+    monkeypatch.setattr("ingest.imap.FETCH_COUNT", 10)
+    _append_config(dossier, account_toml(dovecot))
+    dovecot.append("INBOX", _messages(40))
+    fetch, bodies = IMAPClient.fetch, []
+
+    def limited(self, messages, data, *args, **kwargs):
+        if b"BODY.PEEK[]" in data:
+            bodies.append(messages)
+            if len(bodies) == 3:
+                raise imaplib.IMAP4.error("[OVERQUOTA] Account exceeded command or bandwidth limits. (Failure)")
+        return fetch(self, messages, data, *args, **kwargs)
+
+    monkeypatch.setattr(IMAPClient, "fetch", limited)
+    result = dossier.run("sync", expect=1)
+    assert "download limit reached" in result.stderr and "next pass resumes" in result.stderr
+    settings = load_settings(dossier.data_dir)
+    archive = Archive(settings)
+    with archive.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 20
+        assert session.scalar(select(FolderState.last_uid).where(FolderState.folder == "INBOX")) == 20
+    archive.close()
+    monkeypatch.setattr(IMAPClient, "fetch", fetch)
+    report = dossier.json("sync")
+    assert report["fetched"] == 20 and report["stored"] == 20 and report["errors"] == 0
