@@ -118,7 +118,7 @@ def _account_table(given: dict) -> tuple[dict, bool]:
         table["provider"] = provider
         table["host"] = given["host"] or ""
         table["security"] = given["security"] or ""
-        click.echo(f"{preset.title}: enable {preset.enable}; Dossier signs in with {preset.secret}.", err=True)
+        click.echo(f"{preset.title}. First: {preset.enable}. Secret: {preset.secret}.", err=True)
     table["port"] = given["port"]
     secrets = {k: given[k] for k in ("password_env", "password_command", "token_command") if given[k]}
     auth = given["auth"]

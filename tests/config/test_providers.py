@@ -73,15 +73,9 @@ password_env = "GMAIL_APP_PASSWORD"
 
 
 def test_explicit_keys_override_the_preset(dossier):
-    account = _load(dossier, """
-[[accounts]]
-name = "zoho-eu"
-provider = "zoho"
-host = "imap.zoho.eu"
-username = "rep@example.eu"
-password_command = "pass show zoho"
-folders = ["INBOX", "Customers/*"]
-""").account("zoho-eu")
+    account = _load(dossier, '\n[[accounts]]\nname = "zoho-eu"\nprovider = "zoho"\nhost = "imap.zoho.eu"\n'
+                    'username = "rep@example.eu"\npassword_command = "pass show zoho"\n'
+                    'folders = ["INBOX", "Customers/*"]\n').account("zoho-eu")
     assert (account.host, account.port) == ("imap.zoho.eu", 993)
     assert account.folders == ("INBOX", "Customers/*")
 
@@ -101,12 +95,6 @@ def test_bad_oauth_and_provider_settings_are_one_line(dossier, extra, message):
 
 
 def test_a_token_command_account_needs_no_provider(dossier):
-    account = _load(dossier, """
-[[accounts]]
-name = "rep"
-host = "imap.example.com"
-username = "rep@example.com"
-auth = "oauthbearer"
-token_command = "oama access rep@example.com"
-""").account("rep")
+    account = _load(dossier, '\n[[accounts]]\nname = "rep"\nhost = "imap.example.com"\nusername = "rep@example.com"\n'
+                    'auth = "oauthbearer"\ntoken_command = "oama access rep@example.com"\n').account("rep")
     assert account.auth == "oauthbearer" and account.token_command and account.oauth is None
