@@ -30,7 +30,8 @@ def accounts_list(as_json: bool) -> None:
     if not rows:
         click.echo(f"No accounts configured; add [[accounts]] to {found.config_path}")
     for row in rows:
-        click.echo(f"{row['name']:<16} {row['username']} at {row['host']}:{row['port']} ({row['security']}), "
+        sign_in = "" if row["auth"] == "password" else f", {row['auth']}"
+        click.echo(f"{row['name']:<16} {row['username']} at {row['host']}:{row['port']} ({row['security']}{sign_in}), "
                    f"every {row['interval_minutes']:g} min")
 
 

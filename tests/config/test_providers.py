@@ -68,6 +68,9 @@ password_env = "GMAIL_APP_PASSWORD"
     assert ms.oauth.authority == "https://login.microsoftonline.com/common"
     assert ms.oauth.scopes == ("https://outlook.office.com/IMAP.AccessAsUser.All",)
     assert gm.auth == "password" and gm.password_env == "GMAIL_APP_PASSWORD"
+    listed = {row["name"]: row for row in dossier.json("accounts", "list")}
+    assert (listed["ms"]["provider"], listed["ms"]["auth"]) == ("microsoft", "xoauth2")
+    assert "outlook.office365.com:993 (ssl, xoauth2)" in dossier.run("accounts", "list").output
     # Gmail: All Mail by its SPECIAL-USE flag, once, instead of every label as a folder.
     assert gm.folders == ("\\All",) and gm.oauth.token_uri == "https://oauth2.googleapis.com/token"
 
