@@ -310,6 +310,13 @@ _REFUSALS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
 )
 
 
+def _is_refusal(text: str) -> bool:
+    """True when ``text`` is one of the provider refusals of :data:`_REFUSALS` (whose advice beats
+    any other reading of the failure)."""
+    lowered = text.lower()
+    return any(needle in lowered for needles, _, _ in _REFUSALS for needle in needles)
+
+
 def _is_login_error(exc: BaseException) -> bool:
     from imapclient.exceptions import LoginError
 
@@ -456,7 +463,7 @@ class ImapConnection:
             info = self.client.select_folder(folder.raw, readonly=True)
         except Exception as exc:
             error = describe_error(exc, self.account)
-            if not error.retryable and "unsafe login" not in str(error).lower():
+            if not error.retryable and not _is_refusal(_reason(exc)):
                 error = ImapError(
                     f"account {self.account.name!r}: cannot open folder {folder.name!r} ({_reason(exc)}); "
                     "check that it still exists (`dossier accounts test`)"

@@ -187,7 +187,6 @@ namespace inbox {{
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd/%u
-  mechanisms = plain login
 }}
 {oauth}{limit}userdb {{
   driver = static
