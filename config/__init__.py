@@ -10,6 +10,7 @@ from ingest.lazy import lazy_exports
 # Each public name loads its module on first use (PEP 562): `dossier --help` and a search the daemon
 # answers must not pay for the database, the index and the parser, and reads do without the pipeline.
 _EXPORTS = {
+    "account_setup": ("account_name_for", "add_account"),
     "accounts": ("probe_account", "sync_accounts"),
     "archive": ("Archive", "no_progress"),
     "backup": ("backup_archive", "export_messages"),
@@ -19,8 +20,10 @@ _EXPORTS = {
     "edits": ("add_customer", "add_customer_for_domain", "correct_link", "edit_customer", "import_customers",
               "merge_customers", "remove_customer", "rename_customer"),
     "lock": ("ArchiveLock", "command_line"),
+    "oauth": ("AuthorizationError", "authorize_account"),
     "operations": ("OPERATIONS", "RequestError", "prepare_operation", "run_operation"),
     "pipeline": ("ImportReport", "import_paths", "index_pending", "reindex", "relink_all"),
+    "providers": ("preset_for_address", "presets"),
     "queries.accounts": ("list_accounts",),
     "queries.messages": ("read_raw_message",),
     "queries.status": ("stored_message_count",),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ingest.imap import ImapConnection, choose_folders
+from ingest.imap import ImapConnection, choose_folders, missing_folders
 
 from .archive import Archive
 from .queries.records import Record
@@ -40,7 +40,7 @@ def probe_account(settings: Settings, name: str) -> AccountProbe:
     Raises ConfigError for an unknown account or password, ImapError saying plainly what failed
     (DNS, refused, TLS verification, credentials)."""
     account = settings.account(name)
-    with ImapConnection(imap_account(account)) as connection:
+    with ImapConnection(imap_account(settings, account)) as connection:
         folders = connection.list_folders()
         picked = {f.raw for f in choose_folders(folders, account.folders, account.exclude_folders)}
         probes = tuple(
@@ -48,8 +48,7 @@ def probe_account(settings: Settings, name: str) -> AccountProbe:
             FolderProbe(f.name, False, None, "not selectable" if not f.selectable else (f.special_use or "excluded"))
             for f in folders
         )
-    missing = tuple(p for p in account.folders if not any(ch in p for ch in "*?[")
-                    and not any(f.name.casefold() == p.casefold() for f in folders))
+    missing = tuple(missing_folders(folders, account.folders))
     return AccountProbe(account.name, account.host, account.port, account.username, account.security, probes,
                         missing)
 

@@ -21,6 +21,21 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class OAuthSettings:
+    """An account's ``[accounts.oauth]`` table (over its provider's preset): how ``dossier accounts
+    authorize`` signs in and how the stored grant is refreshed."""
+
+    kind: str  # "microsoft" (msal) or "google" (google-auth-oauthlib)
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)  # Google's installed-app secret (not confidential)
+    scopes: tuple[str, ...] = ()
+    authority: str = ""  # microsoft: https://login.microsoftonline.com/<tenant>
+    auth_uri: str = ""  # google
+    token_uri: str = ""  # google
+    ca_file: str = ""  # a CA to trust for the identity provider (a private one)
+
+
+@dataclass(frozen=True)
 class AccountSettings:
     """One ``[[accounts]]`` table: an IMAP mailbox to archive. Never holds a password itself."""
 
@@ -37,6 +52,10 @@ class AccountSettings:
     ca_file: str = ""
     interval: float = 15.0  # minutes between scheduled syncs
     timeout: float = 60.0  # seconds
+    provider: str = ""  # the preset it was filled from (config/data/providers.toml)
+    auth: str = "password"  # password | xoauth2 | oauthbearer
+    token_command: str = ""  # prints an OAuth2 access token
+    oauth: OAuthSettings | None = None  # for `dossier accounts authorize` and its stored grant
 
 
 @dataclass(frozen=True)
@@ -106,8 +125,15 @@ _ACCOUNT_KEYS: dict[str, tuple[type | tuple[type, ...], object]] = {
     "ca_file": (str, ""),
     "interval": ((int, float), 15.0),
     "timeout": ((int, float), 60.0),
+    "provider": (str, ""),
+    "auth": (str, "password"),
+    "token_command": (str, ""),
+    "oauth": (dict, {}),
 }
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_AUTH = ("password", "xoauth2", "oauthbearer")
+_OAUTH_KEYS = {"kind": str, "client_id": str, "client_secret": str, "scopes": list, "authority": str,
+               "auth_uri": str, "token_uri": str, "ca_file": str}
 
 
 def _accounts(raw: object, path: Path) -> tuple[AccountSettings, ...]:
@@ -124,9 +150,10 @@ def _accounts(raw: object, path: Path) -> tuple[AccountSettings, ...]:
                 raise ConfigError(f"{where}: {key} has the wrong type")
             if kind is list and not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{where}: {key} must be a list of strings")
+        table = _with_preset(table, where)
         for key in ("name", "host", "username"):
             if not str(table.get(key, "")).strip():
-                raise ConfigError(f"{where}: {key} is required")
+                raise ConfigError(f"{where}: {key} is required" + (" (or a provider)" if key == "host" else ""))
         name = table["name"].strip()
         where = f"{path}: account {name!r}"
         if name in {a.name for a in accounts}:
@@ -140,7 +167,13 @@ def _accounts(raw: object, path: Path) -> tuple[AccountSettings, ...]:
                 "127.0.0.1; use ssl or starttls"
             )
         secrets = [k for k in ("password_env", "password_command", "password") if table.get(k)]
-        if not secrets:
+        oauth = _oauth(table, where)
+        if table["auth"] != "password":
+            _check_oauth_secret(table, secrets, oauth, where)
+        elif table.get("token_command"):
+            raise ConfigError(f"{where}: token_command gives an OAuth2 token; set auth = \"xoauth2\" (or "
+                              "\"oauthbearer\") with it, or use password_env / password_command for a password")
+        elif not secrets:
             raise ConfigError(f"{where}: give password_env (an environment variable) or password_command")
         if len(secrets) > 1:
             raise ConfigError(f"{where}: give only one of {', '.join(secrets)}")
@@ -165,8 +198,57 @@ def _accounts(raw: object, path: Path) -> tuple[AccountSettings, ...]:
             ca_file=str(Path(table["ca_file"]).expanduser()) if table.get("ca_file") else "",
             interval=float(table.get("interval", 15.0)),
             timeout=float(table.get("timeout", 60.0)),
+            provider=str(table.get("provider", "")).lower(),
+            auth=table["auth"],
+            token_command=table.get("token_command", ""),
+            oauth=oauth,
         ))
     return tuple(accounts)
+
+
+def _with_preset(table: dict, where: str) -> dict:
+    from .providers import UnknownProvider, apply_preset
+
+    try:
+        table = apply_preset(table)
+    except UnknownProvider as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if table["auth"] not in _AUTH:
+        raise ConfigError(f"{where}: auth must be one of {', '.join(_AUTH)}, not {table['auth']!r}")
+    return table
+
+
+def _oauth(table: dict, where: str) -> OAuthSettings | None:
+    raw = table.get("oauth") or {}
+    if not raw:
+        return None
+    for key, value in raw.items():
+        if key not in _OAUTH_KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r} in oauth; known keys: {', '.join(_OAUTH_KEYS)}")
+        if not isinstance(value, _OAUTH_KEYS[key]) or (key == "scopes" and not all(isinstance(v, str) for v in value)):
+            raise ConfigError(f"{where}: oauth {key} has the wrong type")
+    if raw.get("kind") not in ("microsoft", "google"):
+        raise ConfigError(f"{where}: oauth kind must be \"microsoft\" or \"google\" (or set a provider)")
+    return OAuthSettings(
+        kind=raw["kind"], client_id=raw.get("client_id", ""), client_secret=raw.get("client_secret", ""),
+        scopes=tuple(raw.get("scopes", ())), authority=raw.get("authority", ""), auth_uri=raw.get("auth_uri", ""),
+        token_uri=raw.get("token_uri", ""),
+        ca_file=str(Path(raw["ca_file"]).expanduser()) if raw.get("ca_file") else "",
+    )
+
+
+def _check_oauth_secret(table: dict, secrets: list[str], oauth: OAuthSettings | None, where: str) -> None:
+    if secrets:
+        raise ConfigError(
+            f"{where}: {secrets[0]} gives a password, but auth = {table['auth']!r} signs in with an OAuth2 token; "
+            "use token_command or `dossier accounts authorize`, or set auth = \"password\""
+        )
+    if not table.get("token_command") and oauth is None:
+        raise ConfigError(
+            f"{where}: auth = {table['auth']!r} needs an access token: give token_command (a command printing one), "
+            "or a provider with OAuth2 (gmail, microsoft) or an [accounts.oauth] table, then run "
+            f"`dossier accounts authorize {table['name'].strip()}`"
+        )
 
 
 def _private(path: Path) -> bool:
@@ -224,6 +306,17 @@ def _validate(raw: dict, path: Path) -> dict:
         raise ConfigError(f"{path}: [index] engine must be one of {', '.join(ENGINES)}, "
                           f"not {values['index']['engine']!r}")
     return values
+
+
+def check_config(text: str, path: Path) -> None:
+    """Check a config's text as :func:`load_settings` would read it from ``path``. Raises ConfigError."""
+    import tomllib
+
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    _validate(raw, path)
 
 
 def load_settings(data_dir: Path | None = None, config_path: Path | None = None) -> Settings:
@@ -341,6 +434,23 @@ def init_data_dir(
             "choose a writable place with --data-dir or DOSSIER_HOME"
         ) from exc
     return config_path
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a temporary file, private to the owner,
+    flushed to disk and renamed into place). Raises OSError."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")  # mkstemp: mode 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def check_writable(data_dir: Path) -> None:

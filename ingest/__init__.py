@@ -21,7 +21,7 @@ _EXPORTS = {
                 "store_message"),
     "replies": ("split_reply",),
     "sources": ("count_messages", "detect_kind", "iter_source"),
-    "store": ("RawStore", "hash_bytes"),
+    "store": ("RawStore", "hash_bytes", "is_sealed", "open_sealed", "seal_bytes"),
     "threads": ("ThreadItem", "find_thread", "group_threads", "normalize_subject", "thread_of"),
 }
 
@@ -63,9 +63,11 @@ __all__ = [
     "finish_folder",
     "group_threads",
     "hash_bytes",
+    "is_sealed",
     "iter_source",
     "mark_variants",
     "normalize_subject",
+    "open_sealed",
     "parse_message",
     "quote_term",
     "read_message",
@@ -75,6 +77,7 @@ __all__ = [
     "remap_copies",
     "save_cursor",
     "save_participants",
+    "seal_bytes",
     "set_indexed_at",
     "split_reply",
     "store_failed",

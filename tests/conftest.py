@@ -64,11 +64,11 @@ class Dossier:
         self.data_dir = data_dir
         self.runner = CliRunner()
 
-    def run(self, *args: str, expect: int | None = 0, data_dir: bool = True):
+    def run(self, *args: str, expect: int | None = 0, data_dir: bool = True, input: str | None = None):
         from config.cli import main  # here, so the stage tests (tests/linker …) never load config
 
         argv = (["--data-dir", str(self.data_dir)] if data_dir else []) + [str(a) for a in args]
-        result = self.runner.invoke(main, argv, catch_exceptions=False)
+        result = self.runner.invoke(main, argv, catch_exceptions=False, input=input)
         if expect is not None:
             assert result.exit_code == expect, result.output
         return result

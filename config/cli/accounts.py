@@ -30,7 +30,8 @@ def accounts_list(as_json: bool) -> None:
     if not rows:
         click.echo(f"No accounts configured; add [[accounts]] to {found.config_path}")
     for row in rows:
-        click.echo(f"{row['name']:<16} {row['username']} at {row['host']}:{row['port']} ({row['security']}), "
+        sign_in = "" if row["auth"] == "password" else f", {row['auth']}"
+        click.echo(f"{row['name']:<16} {row['username']} at {row['host']}:{row['port']} ({row['security']}{sign_in}), "
                    f"every {row['interval_minutes']:g} min")
 
 
@@ -51,6 +52,98 @@ def accounts_test(name: str) -> None:
             f"account {name!r}: folder {', '.join(map(repr, probe.missing))} does not exist on the server; "
             "fix `folders` in the config"
         )
+
+
+@accounts_group.command("authorize")
+@click.argument("name")
+@click.option("--no-browser", is_flag=True, help="Only show the sign-in address; do not open a browser.")
+@archive_options
+def accounts_authorize(name: str, no_browser: bool) -> None:
+    """Sign account NAME in with OAuth2 once (Microsoft: a code to enter on any device; Google: a
+    browser on this machine) and store the grant in the data directory; every sync and the
+    daemon then renew the access token themselves."""
+    found = settings()
+    path = config.authorize_account(found, name, tell=lambda text: click.echo(text, err=True),
+                                    open_browser=not no_browser)
+    click.echo(f"Signed in: the grant of account {name!r} is stored in {path}; check it with "
+               f"`dossier accounts test {name}`")
+
+
+@accounts_group.command("add")
+@click.option("--address", help="The mailbox's address (the username, unless --username says otherwise).")
+@click.option("--provider", "provider", help="A preset (" + ", ".join(config.presets()) + ") or \"other\".")
+@click.option("--name", help="The account's name in Dossier (default: the address's local part).")
+@click.option("--username", help="The login name, when it is not the address.")
+@click.option("--host", help="IMAP server (provider \"other\").")
+@click.option("--port", type=int, help="IMAP port (default 993 for ssl, 143 otherwise).")
+@click.option("--security", type=click.Choice(["ssl", "starttls", "none"]), help="Connection security.")
+@click.option("--auth", type=click.Choice(["password", "xoauth2", "oauthbearer"]),
+              help="Sign in with a password or an OAuth2 token (default: the provider's way).")
+@click.option("--password-env", help="Environment variable holding the password (or authorisation code).")
+@click.option("--password-command", help="Command printing the password.")
+@click.option("--token-command", help="Command printing an OAuth2 access token.")
+@click.option("--client-id", help="OAuth2 client id for `dossier accounts authorize`.")
+@click.option("--folder", "folders", multiple=True, help="Only folders matching this glob (repeatable).")
+@click.option("--no-test", is_flag=True, help="Do not log in after writing the account.")
+@archive_options
+def accounts_add(**given) -> None:
+    """Add an IMAP account to dossier.toml (keeping its comments), asking for what the options do
+    not say, then log in to it as `dossier accounts test` does."""
+    found = settings()
+    table, authorize = _account_table(given)
+    config.add_account(found.config_path, table)
+    click.echo(f"Added account {table['name']!r} to {found.config_path}")
+    if authorize:
+        click.echo(f"Next: `dossier accounts authorize {table['name']}` signs it in"
+                   + ("" if given["client_id"] else " (set oauth.client_id first: README, \"OAuth2\")"))
+    elif not given["no_test"]:
+        click.get_current_context().invoke(accounts_test, name=table["name"])
+
+
+def _account_table(given: dict) -> tuple[dict, bool]:
+    """The [[accounts]] table the options and answers describe, and whether it signs in with a
+    grant that `accounts authorize` must store first."""
+    address = given["address"] or click.prompt("Email address")
+    suggested = config.preset_for_address(address)
+    provider = (given["provider"] or click.prompt(
+        "Provider", type=click.Choice([*config.presets(), "other"]),
+        default=suggested.name if suggested else "other")).lower()
+    preset = config.presets().get(provider)
+    table: dict = {"name": given["name"] or click.prompt("Account name", default=config.account_name_for(address)),
+                   "username": given["username"] or address}
+    if preset is None:
+        table["host"] = given["host"] or click.prompt("IMAP server")
+        table["security"] = given["security"] or click.prompt(
+            "Security", type=click.Choice(["ssl", "starttls", "none"]), default="ssl")
+    else:
+        table["provider"] = provider
+        table["host"] = given["host"] or ""
+        table["security"] = given["security"] or ""
+        click.echo(f"{preset.title}. First: {preset.enable}. Secret: {preset.secret}.", err=True)
+    table["port"] = given["port"]
+    secrets = {k: given[k] for k in ("password_env", "password_command", "token_command") if given[k]}
+    auth = given["auth"]
+    if not secrets and auth is None:
+        oauth = preset is not None and preset.has_oauth
+        choices = ["authorize", "token_command", "password"] if oauth else ["password", "token_command"]
+        way = click.prompt("Sign in with", type=click.Choice(choices), default=choices[0])
+        if way == "authorize":
+            auth = preset.auth
+        elif way == "token_command":
+            secrets["token_command"] = click.prompt("Command printing an OAuth2 access token")
+        elif click.prompt("The password comes from", type=click.Choice(["env", "command"]), default="env") == "env":
+            secrets["password_env"] = click.prompt("Environment variable holding it")
+        else:
+            secrets["password_command"] = click.prompt("Command printing it")
+    if "token_command" in secrets and auth is None:
+        auth = "xoauth2"
+    table.update(secrets, auth=auth or "")
+    if preset is not None and auth == "password" and not secrets:
+        raise click.UsageError("give --password-env or --password-command for a password")
+    table["folders"] = list(given["folders"])
+    if given["client_id"]:
+        table["oauth"] = {"client_id": given["client_id"]}
+    return table, auth not in (None, "password") and "token_command" not in secrets
 
 
 class _SyncBar:

@@ -20,6 +20,8 @@ class AccountRow(Record):
     folders: tuple[str, ...]
     exclude_folders: tuple[str, ...]
     interval_minutes: float
+    provider: str  # the preset it was filled from, or ""
+    auth: str  # password, xoauth2 or oauthbearer
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,6 @@ def list_accounts(settings: Settings) -> AccountList:
     """The IMAP accounts ``settings`` configure."""
     return AccountList(tuple(
         AccountRow(a.name, a.host, a.port, a.security, a.username, tuple(a.folders), tuple(a.exclude_folders),
-                   a.interval)
+                   a.interval, a.provider, a.auth)
         for a in settings.accounts
     ))
