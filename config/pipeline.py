@@ -392,13 +392,16 @@ def reindex(archive: Archive, progress: Progress = no_progress, *, engine: str |
     Raises SearchIndexError (the live index unchanged) when the new index falls short.
     """
     started = utcnow()
+    # What the rebuild covers is told by id, not by time: ids only grow, while the clock can be
+    # set back (a message "stored in the future" would otherwise be left out of the new index).
     with archive.sessions() as session:
+        last_id = session.scalar(select(func.max(Message.id))) or 0
         expected = session.scalar(select(func.count()).select_from(Message).where(
-            Message.status == "ok", Message.stored_at <= started)) or 0
+            Message.status == "ok", Message.id <= last_id)) or 0
 
     def documents() -> Iterator[tuple[int, Document]]:
         with archive.sessions() as session:
-            ids = session.scalars(select(Message.id).where(Message.status == "ok", Message.stored_at <= started)
+            ids = session.scalars(select(Message.id).where(Message.status == "ok", Message.id <= last_id)
                                   .order_by(Message.id)).all()
             for start in range(0, len(ids), 500):
                 chunk = session.scalars(select(Message).where(Message.id.in_(ids[start:start + 500]))).all()
@@ -415,10 +418,10 @@ def reindex(archive: Archive, progress: Progress = no_progress, *, engine: str |
     count = archive.index.rebuild((doc for _, doc in progress(documents())), engine=engine, verify=verify)
     with archive.sessions.begin() as session:
         session.execute(
-            update(Message).where(Message.status == "ok", Message.stored_at <= started).values(indexed_at=started)
+            update(Message).where(Message.status == "ok", Message.id <= last_id).values(indexed_at=started)
         )
         # Stored while the rebuild ran: an import may have indexed them into the index just replaced.
-        session.execute(update(Message).where(Message.stored_at > started).values(indexed_at=None))
+        session.execute(update(Message).where(Message.id > last_id).values(indexed_at=None))
     index_pending(archive)
     return count
 
