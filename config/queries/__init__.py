@@ -12,12 +12,16 @@ from ingest.lazy import lazy_exports
 # (``show``) nor the dossier's rules.
 _EXPORTS = {
     "accounts": ("AccountList", "AccountRow", "list_accounts"),
-    "customers": ("ConflictList", "CustomerDossierView", "CustomerList", "CustomerRow", "DuplicateList",
-                  "UnlinkedList", "customer_dossier", "list_conflicts", "list_customers", "list_duplicates",
+    "activity": ("CustomerTimeline", "MarketList", "MarketRow", "customer_timeline", "list_markets"),
+    "customers": ("CUSTOMER_ORDERS", "ConflictList", "CustomerDossierView", "CustomerList", "CustomerRow",
+                  "DuplicateList", "UnlinkedList", "customer_dossier", "list_conflicts", "list_customers",
+                  "list_duplicates",
                   "list_unlinked"),
     "messages": ("Conversation", "LinkExplanation", "MessageNotFoundError", "MessageSummary",
                  "MessageUnreadableError", "MessageView", "explain_links", "find_message", "read_message",
                  "read_raw_message", "read_thread"),
+    "parts": ("MessagePart", "read_attachment", "read_html_body", "read_inline_part"),
+    "scope": ("Scope",),
     "records": ("Listing", "Record", "iso"),
     "search": ("HitRow", "QuotePage", "SearchPage", "ThreadPage", "list_quotes", "search_messages",
                "search_threads"),

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from ingest import Message, utcnow
 from linker import (
+    STAGES,
     Customer,
     CustomerActivity,
     DomainConflict,
@@ -18,9 +19,10 @@ from linker import (
     Link,
     UnlinkedGroup,
     customer_activity,
+    customer_stage,
     customer_status,
+    customer_trails,
     find_conflicts,
-    find_customer,
     find_unlinked,
     load_dossier,
     stored_duplicates,
@@ -29,6 +31,7 @@ from linker import (
 from ..archive import Archive
 from .messages import MessageSummary, summarize
 from .records import Listing, Record, days, field
+from .scope import Scope, find_visible_customer
 
 if TYPE_CHECKING:
     from linker import ContactSummary, QuoteSent
@@ -49,6 +52,7 @@ class CustomerFacts(Record):
     last_contact: datetime | None
     owner: str | None = field(omit_none=True, default=None)  # the rep in charge, where the sheet names one
     people: tuple[PersonOnFile, ...] | None = field(omit_none=True, default=None)  # only where there are some
+    stage: str = "prospect"  # linker.STAGES: prospect, new, active, dormant, lost
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ class PersonOnFile(Record):
     phone: str
 
 
-def _facts(customer: Customer, activity: CustomerActivity | None) -> dict[str, Any]:
+def _facts(customer: Customer, activity: CustomerActivity | None, stage: str) -> dict[str, Any]:
     return dict(
         name=customer.name,
         domains=tuple(d.domain for d in customer.domains),
@@ -72,7 +76,15 @@ def _facts(customer: Customer, activity: CustomerActivity | None) -> dict[str, A
         last_contact=activity.last_contact if activity else None,
         owner=customer.owner or None,
         people=tuple(PersonOnFile(p.name, p.phone) for p in customer.people) or None,
+        stage=stage,
     )
+
+
+def stages(archive: Archive, session: Session, now: datetime) -> dict[int, str]:
+    """Every customer's stage as of ``now`` (customers without mail are prospects)."""
+    trails = customer_trails(session, archive.directory(session))
+    dormant = archive.settings.dormant_days
+    return {cid: customer_stage(trail, now, dormant_days=dormant) for cid, trail in trails.items()}
 
 
 @dataclass(frozen=True)
@@ -88,29 +100,59 @@ class CustomerList(Listing):
     customers: tuple[CustomerRow, ...]
 
 
+#: How ``list_customers`` can order its rows (besides by name).
+CUSTOMER_ORDERS = ("name", "country", "owner", "stage", "messages", "first", "last")
+
+
 def list_customers(archive: Archive, *, dormant: timedelta | None = None, waiting: bool = False,
-                   now: datetime | None = None) -> CustomerList:
-    """Customers by name; with ``dormant``, only those with mail once but none for that long;
-    with ``waiting``, only those whose last message is unanswered, longest wait first."""
+                   stage: str | None = None, country: str | None = None, owner: str | None = None,
+                   sort: str = "name", now: datetime | None = None, scope: Scope | None = None) -> CustomerList:
+    """Customers by name (or by ``sort``: one of CUSTOMER_ORDERS, the counts and dates most first);
+    with ``dormant``, only those with mail once but none for that long; with ``waiting``, only those
+    whose last message is unanswered, longest wait first; with ``stage``, ``country`` or ``owner``
+    (compared without case), only those; always only those in ``scope``."""
     now = now or utcnow()
     with archive.sessions() as session:
         activity = customer_activity(session)
         status = customer_status(session, archive.directory(session)) if waiting else {}
+        stage_of = stages(archive, session, now)
         rows = []
         # With their domains, contacts and people in three queries, not three per customer.
         for c in session.scalars(select(Customer).order_by(Customer.name).options(
                 selectinload(Customer.domains), selectinload(Customer.contacts), selectinload(Customer.people))):
+            if scope is not None and not scope.names(c.owner):
+                continue
             act = activity.get(c.id)
             if dormant is not None and (act is None or act.last_contact is None or now - act.last_contact < dormant):
+                continue
+            if stage and stage_of.get(c.id, "prospect") != stage:
+                continue
+            if country and (c.country or "").strip().casefold() != country.strip().casefold():
+                continue
+            if owner and (c.owner or "").casefold() != owner.strip().casefold():
                 continue
             since = status[c.id].waiting_since if c.id in status else None
             if waiting and since is None:
                 continue
-            rows.append(CustomerRow(**_facts(c, act), waiting_since=since,
+            rows.append(CustomerRow(**_facts(c, act, stage_of.get(c.id, "prospect")), waiting_since=since,
                                     waiting_days=days((now - since).total_seconds()) if since else None))
     if waiting:
         rows.sort(key=lambda r: r.waiting_since)
+    elif sort != "name":
+        rows.sort(key=_ORDERS.get(sort, _ORDERS["name"]))
     return CustomerList(tuple(rows))
+
+
+_ORDERS: dict[str, Any] = {
+    "name": lambda r: r.name.casefold(),
+    "country": lambda r: (r.country.casefold() or "\uffff", r.name.casefold()),
+    "owner": lambda r: ((r.owner or "").casefold() or "\uffff", r.name.casefold()),
+    "stage": lambda r: (STAGES.index(r.stage), r.name.casefold()),
+    "messages": lambda r: (-r.messages, r.name.casefold()),
+    "first": lambda r: (r.first_contact is None, r.first_contact or datetime.min, r.name.casefold()),
+    "last": lambda r: (r.last_contact is None, [-n for n in r.last_contact.timetuple()[:6]] if r.last_contact else [],
+                       r.name.casefold()),
+}
 
 
 @dataclass(frozen=True)
@@ -135,14 +177,16 @@ class CustomerDossierView(CustomerFacts):
     latest: tuple[MessageSummary, ...] = ()  # newest first
 
 
-def customer_dossier(archive: Archive, name: str, *, limit: int = 10,
-                     now: datetime | None = None) -> CustomerDossierView:
+def customer_dossier(archive: Archive, name: str, *, limit: int = 10, now: datetime | None = None,
+                     scope: Scope | None = None) -> CustomerDossierView:
     """The dossier of the customer ``name`` names (see ``linker.find_customer``) as of ``now``,
-    with its ``limit`` latest messages. Raises CustomerNotFoundError."""
+    with its ``limit`` latest messages. Raises CustomerNotFoundError (also for one outside ``scope``)."""
     now = now or utcnow()
     with archive.sessions() as session:
-        customer = find_customer(session, name)
-        facts = _facts(customer, customer_activity(session).get(customer.id))
+        customer = find_visible_customer(session, name, scope)
+        trail = customer_trails(session, archive.directory(session)).get(customer.id)
+        facts = _facts(customer, customer_activity(session).get(customer.id),
+                       customer_stage(trail, now, dormant_days=archive.settings.dormant_days))
         d = load_dossier(session, customer, archive.directory(session), now)
         latest = session.scalars(
             select(Message)
