@@ -12,19 +12,23 @@ from ingest.lazy import lazy_exports
 _EXPORTS = {
     "accounts": ("probe_account", "sync_accounts"),
     "archive": ("Archive", "no_progress"),
+    "audit": ("list_audit", "record_event"),
     "backup": ("backup_archive", "export_messages"),
     "check": ("check_archive",),
     "daemon": ("run_daemon",),
     "db": ("make_engine", "upgrade_schema"),
     "edits": ("add_customer", "add_customer_for_domain", "correct_link", "edit_customer", "import_customers",
-              "merge_customers", "remove_customer", "rename_customer"),
+              "merge_customers", "reassign_customers", "remove_customer", "rename_customer"),
     "lock": ("ArchiveLock", "command_line"),
     "operations": ("OPERATIONS", "RequestError", "prepare_operation", "run_operation"),
     "pipeline": ("ImportReport", "import_paths", "index_pending", "reindex", "relink_all"),
     "queries.accounts": ("list_accounts",),
+    "queries.activity": ("list_markets",),
     "queries.messages": ("read_raw_message",),
     "queries.status": ("stored_message_count",),
-    "settings": ("ConfigError", "Settings", "init_data_dir", "load_settings"),
+    "settings": ("ConfigError", "Settings", "init_data_dir", "load_settings", "parse_listen"),
+    "web": ("serve_web",),
+    "users": ("ROLES", "add_user", "disable_user", "list_users", "set_password"),
 }
 
 __all__ = sorted(name for names in _EXPORTS.values() for name in names)

@@ -15,7 +15,7 @@ _EXPORTS = {
     "activity": ("CustomerTimeline", "MarketList", "MarketRow", "customer_timeline", "list_markets"),
     "customers": ("CUSTOMER_ORDERS", "ConflictList", "CustomerDossierView", "CustomerList", "CustomerRow",
                   "DuplicateList", "UnlinkedList", "customer_dossier", "list_conflicts", "list_customers",
-                  "list_duplicates",
+                  "list_duplicates", "list_owners",
                   "list_unlinked"),
     "messages": ("Conversation", "LinkExplanation", "MessageNotFoundError", "MessageSummary",
                  "MessageUnreadableError", "MessageView", "explain_links", "find_message", "read_message",

@@ -262,3 +262,24 @@ def list_duplicates(archive: Archive) -> DuplicateList:
     names equal without legal forms and punctuation."""
     with archive.sessions() as session:
         return DuplicateList(tuple(_row(d) for d in stored_duplicates(session, archive.directory(session).freemail)))
+
+
+@dataclass(frozen=True)
+class OwnerRow(Record):
+    owner: str
+    customers: int
+
+
+@dataclass(frozen=True)
+class OwnerList(Listing):
+    owners: tuple[OwnerRow, ...]
+
+
+def list_owners(archive: Archive) -> OwnerList:
+    """Every owner the customers name, with how many customers each has (for a handover)."""
+    counts: dict[str, int] = {}
+    with archive.sessions() as session:
+        for (owner,) in session.execute(select(Customer.owner)):
+            if owner:
+                counts[owner] = counts.get(owner, 0) + 1
+    return OwnerList(tuple(OwnerRow(o, n) for o, n in sorted(counts.items(), key=lambda item: item[0].casefold())))
