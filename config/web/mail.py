@@ -32,6 +32,10 @@ URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 MAX_INLINE_IMAGE = 2_000_000
 
 
+def lowered_value(value: str) -> str:
+    return value.strip().lower()
+
+
 def _attributes() -> dict[str, set[str]]:
     attributes = {tag: set(values) for tag, values in nh3.ALLOWED_ATTRIBUTES.items()}
     attributes["*"] = {"style", "title", "dir", "lang"}
@@ -66,7 +70,9 @@ def sanitize_mail(html: str, *, remote_images: bool = False,
                     blocked += 1
                     return None
                 return value
-            return None
+            return value if lowered.startswith("data:image/") else None
+        if lowered_value(value).startswith(("data:", "cid:")):
+            return None  # only images may be data (a data: link could carry a page of its own)
         return value
 
     cleaned = nh3.clean(
@@ -75,7 +81,7 @@ def sanitize_mail(html: str, *, remote_images: bool = False,
         clean_content_tags={"script", "style", "title", "head", "noscript", "template"},
         attributes=_ATTRIBUTES,
         attribute_filter=keep,
-        url_schemes=set(URL_SCHEMES),
+        url_schemes=set(URL_SCHEMES) | {"cid", "data"},  # kept only on images (see keep)
         link_rel="noopener noreferrer nofollow",
         set_tag_attribute_values={"a": {"target": "_blank"}},
         filter_style_properties=set(STYLE_PROPERTIES),
