@@ -45,9 +45,10 @@ def own_site(tmp_path, tmp_path_factory, browser):
 
 
 def sign_in(browser, site, email: str, *, password: str = PASSWORD, locale: str = "en-US",
-            width: int = 1100, height: int = 900):
+            width: int = 1100, height: int = 900, headers: dict | None = None):
     """A new browser context signed in as ``email``; returns (context, page)."""
-    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale,
+                                  extra_http_headers=headers)
     page = context.new_page()
     page.goto(site.url + "/signin")
     page.fill("input[name=email]", email)

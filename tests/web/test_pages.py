@@ -153,7 +153,8 @@ def test_pages_fit_a_390_pixel_phone_screen(browser, site):
 
 
 def test_downloads_are_attachments_with_safe_names_and_are_audited(browser, site):
-    context, page = sign_in(browser, site, ADMIN)
+    # No proxy is configured: a forged X-Forwarded-For must not reach the audit log.
+    context, page = sign_in(browser, site, ADMIN, headers={"X-Forwarded-For": "198.51.100.1"})
     page.goto(site.url + "/search?q=%E6%8A%A5%E4%BB%B7%E5%8D%95.pdf")
     page.click("text=回复：询价：不锈钢法兰 DN50")
     message_id = page.url.split("/")[-1]
@@ -170,7 +171,8 @@ def test_downloads_are_attachments_with_safe_names_and_are_audited(browser, site
     rows = page.locator("table tbody tr").all_inner_texts()
     assert any("raw_download" in r and message_id in r for r in rows)
     assert any("attachment_download" in r and "报价单.pdf" in r for r in rows)
-    assert any("signin" in r and ADMIN in r for r in rows)
+    assert any("signin" in r and ADMIN in r and "127.0.0.1" in r for r in rows)
+    assert not any("198.51.100.1" in r for r in rows)
     shot(page, site, "audit")
     page.goto(site.url + "/markets")
     shot(page, site, "markets")
