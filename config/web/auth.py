@@ -117,8 +117,12 @@ class SecurityHeaders:
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "no-referrer"
                 headers["Cross-Origin-Opener-Policy"] = "same-origin"
+                if scope.get("scheme") == "https":
+                    headers["Strict-Transport-Security"] = "max-age=31536000"
                 if "cache-control" not in headers:
-                    headers["Cache-Control"] = "no-store"
+                    # Pages hold mail: never kept by a browser or proxy; the style sheet may be.
+                    static = scope.get("path", "").startswith("/static/")
+                    headers["Cache-Control"] = "private, max-age=3600" if static else "no-store"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 
 from starlette.responses import Response
 
+from linker import STAGES
+
 from ..audit import list_audit, record_event
 from ..protocol import parse_day
 from ..queries import (
@@ -26,7 +28,6 @@ PAGE_SIZE = 20
 QUOTES_PAGE = 50
 #: The most rows a CSV export holds.
 EXPORT_LIMIT = 1000
-STAGES = ("prospect", "new", "active", "dormant", "lost")
 
 
 def _day(visit: Visit, name: str) -> datetime | None:
