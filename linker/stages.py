@@ -6,10 +6,11 @@ reads every customer's trail in one query.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ingest import Message
@@ -56,18 +57,23 @@ def customer_stage(trail: Trail | None, now: datetime, *, dormant_days: int = DO
     return "active"
 
 
-def customer_trails(session: Session, directory: Directory) -> dict[int, Trail]:
-    """Per customer with mail: its first and last message and whether any came from outside."""
-    found: dict[int, list] = {}
-    rows = session.execute(
-        select(Link.customer_id, Message.id, Message.date, Message.from_email)
-        .join(Message, Message.id == Link.message_id).where(Message.status == "ok").distinct()
+def customer_trails(session: Session, directory: Directory,
+                    customer_ids: Iterable[int] | None = None) -> dict[int, Trail]:
+    """Per customer with mail (of ``customer_ids``, or all): its first and last message and whether
+    any came from outside. One row per customer and sender, aggregated by the database."""
+    query = (
+        select(Link.customer_id, Message.from_email, func.min(Message.date), func.max(Message.date))
+        .join(Message, Message.id == Link.message_id).where(Message.status == "ok")
+        .group_by(Link.customer_id, Message.from_email)
     )
+    if customer_ids is not None:
+        query = query.where(Link.customer_id.in_(sorted(set(customer_ids))))
+    found: dict[int, list] = {}
     internal: dict[str, bool] = {}
-    for customer_id, _message_id, date, sender in rows:
-        entry = found.setdefault(customer_id, [date, date, False])
-        entry[0] = min(entry[0], date)
-        entry[1] = max(entry[1], date)
+    for customer_id, sender, first, last in session.execute(query):
+        entry = found.setdefault(customer_id, [first, last, False])
+        entry[0] = min(entry[0], first)
+        entry[1] = max(entry[1], last)
         if not entry[2] and sender:
             if sender not in internal:
                 internal[sender] = is_internal(sender, directory)

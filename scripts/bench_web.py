@@ -5,7 +5,8 @@ Builds (once, cached in --work) an archive of a generated corpus (``scripts/gen_
 customers get owners round-robin among four reps, adds the users, starts ``dossier web`` on a free
 port of 127.0.0.1, then runs ``--users`` concurrent users for ``--seconds``: each signs in (reps
 and managers mixed), then repeatedly searches (a query of the corpus's truth.json, newest first,
-first page), opens a customer of their own list, and opens a message of the results. Prints the
+first page), opens a customer of their own list, and opens a message of the results, reading each
+page ``--think`` seconds on average before the next click (0: at once, the server saturated). Prints the
 page times (p50, p95, p99, max) per kind of page, requests per second and every error; the run is
 bounded in time and sends traffic to 127.0.0.1 only.
 
@@ -77,15 +78,17 @@ def free_port() -> int:
 class User(threading.Thread):
     """One signed-in person clicking through search results and customers until the deadline."""
 
-    def __init__(self, base: str, email: str, queries: list[str], deadline: float, seed: int) -> None:
+    def __init__(self, base: str, email: str, queries: list[str], deadline: float, seed: int, think: float) -> None:
         super().__init__(daemon=True)
-        self.base, self.email, self.queries, self.deadline = base, email, queries, deadline
+        self.base, self.email, self.queries, self.deadline, self.think = base, email, queries, deadline, think
         self.random = random.Random(seed)
         self.times: dict[str, list[float]] = {"search": [], "customer": [], "message": [], "customers": []}
         self.errors: list[str] = []
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 
     def get(self, kind: str, path: str) -> str | None:
+        if self.think:  # a person reads the page before the next click
+            time.sleep(min(self.random.uniform(0.5, 1.5) * self.think, max(self.deadline - time.monotonic(), 0)))
         started = time.monotonic()
         try:
             with self.opener.open(self.base + path, timeout=30) as response:
@@ -133,6 +136,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/dossier-bench-web"))
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a user reads a page before the next click (0: click at once)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     data = args.work / f"archive-{args.corpus.name}"
@@ -156,7 +161,8 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         accounts = [REPS[n % len(REPS)] if n % 5 else MANAGER for n in range(args.users)]
         started = time.monotonic()
-        users = [User(base, email, queries, started + args.seconds, seed=n) for n, email in enumerate(accounts)]
+        users = [User(base, email, queries, started + args.seconds, seed=n, think=args.think)
+                 for n, email in enumerate(accounts)]
         for user in users:
             user.start()
         for user in users:
@@ -165,7 +171,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    report = {"users": args.users, "seconds": round(elapsed, 1), "archive": args.corpus.name, "pages": {}}
+    report = {"users": args.users, "seconds": round(elapsed, 1), "think": args.think, "archive": args.corpus.name,
+              "pages": {}}
     everything: list[float] = []
     for kind in ("search", "customer", "message", "customers"):
         times = [t for u in users for t in u.times[kind]]
@@ -182,7 +189,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
         return
-    print(f"{args.users} users for {report['seconds']} s on {args.corpus.name}: {report['all']['count']} pages, "
+    print(f"{args.users} users (think {args.think} s) for {report['seconds']} s on {args.corpus.name}: "
+          f"{report['all']['count']} pages, "
           f"{report['all']['per_second']}/s, {len(report['errors'])} errors")
     for kind, row in report["pages"].items():
         print(f"  {kind:<10} {row['count']:>6}  p50 {row['p50_ms']:>7} ms  p95 {row['p95_ms']:>7} ms  "

@@ -12,7 +12,8 @@ from ingest.lazy import lazy_exports
 # (``show``) nor the dossier's rules.
 _EXPORTS = {
     "accounts": ("AccountList", "AccountRow", "list_accounts"),
-    "activity": ("CustomerTimeline", "MarketList", "MarketRow", "customer_timeline", "list_markets"),
+    "activity": ("CustomerOverview", "CustomerTimeline", "MarketList", "MarketRow", "customer_overview",
+                 "customer_timeline", "list_markets"),
     "customers": ("CUSTOMER_ORDERS", "ConflictList", "CustomerDossierView", "CustomerList", "CustomerRow",
                   "DuplicateList", "UnlinkedList", "customer_dossier", "list_conflicts", "list_customers",
                   "list_duplicates", "list_owners",

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from ingest import Message, utcnow
-from linker import Customer, Link, customer_activity, load_facts
+from linker import Customer, Link, MessageFact, customer_activity, load_facts
 
 from ..archive import Archive
-from .customers import stages
+from .customers import CustomerDossierView, dossier_view, stages
 from .records import Listing, Record
 from .scope import Scope, find_visible_customer
 
@@ -70,8 +71,11 @@ def customer_timeline(archive: Archive, name: str, *, scope: Scope | None = None
     now = now or utcnow()
     with archive.sessions() as session:
         customer = find_visible_customer(session, name, scope)
-        facts = load_facts(session, customer.id, archive.directory(session))
-        shown = customer.name
+        return timeline_of(customer.name, load_facts(session, customer.id, archive.directory(session)), now)
+
+
+def timeline_of(name: str, facts: Sequence[MessageFact], now: datetime) -> CustomerTimeline:
+    """The timeline of a customer from the facts of its mail (``linker.load_facts``). Pure."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     threads: dict[str, list] = defaultdict(list)
     for f in facts:
@@ -88,7 +92,28 @@ def customer_timeline(archive: Archive, name: str, *, scope: Scope | None = None
         conversations.append(ConversationRow(items[0].short_id, items[0].subject, items[0].date, items[-1].date,
                                              len(items), not items[-1].is_outgoing))
     conversations.sort(key=lambda c: (c.last, c.id), reverse=True)
-    return CustomerTimeline(shown, tuple(months), tuple(conversations))
+    return CustomerTimeline(name, tuple(months), tuple(conversations))
+
+
+@dataclass(frozen=True)
+class CustomerOverview(Record):
+    """What a customer's page shows: its dossier and its timeline."""
+
+    dossier: CustomerDossierView
+    timeline: CustomerTimeline
+
+
+def customer_overview(archive: Archive, name: str, *, limit: int = 20, scope: Scope | None = None,
+                      now: datetime | None = None) -> CustomerOverview:
+    """The dossier (``customer_dossier``) and the timeline (``customer_timeline``) of the customer
+    ``name`` names, read together (its mail once). Raises CustomerNotFoundError."""
+    now = now or utcnow()
+    with archive.sessions() as session:
+        customer = find_visible_customer(session, name, scope)
+        directory = archive.directory(session)
+        facts = load_facts(session, customer.id, directory)
+        return CustomerOverview(dossier_view(archive, session, customer, directory, facts, now=now, limit=limit),
+                                timeline_of(customer.name, facts, now))
 
 
 @dataclass(frozen=True)

@@ -17,24 +17,28 @@ from linker import (
     DomainConflict,
     Duplicate,
     Link,
+    Trail,
     UnlinkedGroup,
+    build_dossier,
     customer_activity,
     customer_stage,
     customer_status,
     customer_trails,
     find_conflicts,
     find_unlinked,
-    load_dossier,
+    load_facts,
     stored_duplicates,
 )
 
 from ..archive import Archive
 from .messages import MessageSummary, summarize
 from .records import Listing, Record, days, field
-from .scope import Scope, find_visible_customer
+from .scope import Scope, find_visible_customer, owned_customer_ids
 
 if TYPE_CHECKING:
-    from linker import ContactSummary, QuoteSent
+    from collections.abc import Sequence
+
+    from linker import ContactSummary, Directory, MessageFact, QuoteSent
 
 
 @dataclass(frozen=True)
@@ -80,9 +84,10 @@ def _facts(customer: Customer, activity: CustomerActivity | None, stage: str) ->
     )
 
 
-def stages(archive: Archive, session: Session, now: datetime) -> dict[int, str]:
-    """Every customer's stage as of ``now`` (customers without mail are prospects)."""
-    trails = customer_trails(session, archive.directory(session))
+def stages(archive: Archive, session: Session, now: datetime, customer_ids: set[int] | None = None) -> dict[int, str]:
+    """The stage of every customer (of ``customer_ids``) as of ``now``; customers without mail are
+    prospects, and left out."""
+    trails = customer_trails(session, archive.directory(session), customer_ids)
     dormant = archive.settings.dormant_days
     return {cid: customer_stage(trail, now, dormant_days=dormant) for cid, trail in trails.items()}
 
@@ -113,9 +118,11 @@ def list_customers(archive: Archive, *, dormant: timedelta | None = None, waitin
     (compared without case), only those; always only those in ``scope``."""
     now = now or utcnow()
     with archive.sessions() as session:
-        activity = customer_activity(session)
+        # A rep's list reads the activity of their own customers only.
+        wanted = owned_customer_ids(session, scope) if scope is not None else None
+        activity = customer_activity(session, wanted)
         status = customer_status(session, archive.directory(session)) if waiting else {}
-        stage_of = stages(archive, session, now)
+        stage_of = stages(archive, session, now, wanted)
         rows = []
         # With their domains, contacts and people in three queries, not three per customer.
         for c in session.scalars(select(Customer).order_by(Customer.name).options(
@@ -184,27 +191,37 @@ def customer_dossier(archive: Archive, name: str, *, limit: int = 10, now: datet
     now = now or utcnow()
     with archive.sessions() as session:
         customer = find_visible_customer(session, name, scope)
-        trail = customer_trails(session, archive.directory(session)).get(customer.id)
-        facts = _facts(customer, customer_activity(session).get(customer.id),
-                       customer_stage(trail, now, dormant_days=archive.settings.dormant_days))
-        d = load_dossier(session, customer, archive.directory(session), now)
-        latest = session.scalars(
-            select(Message)
-            .where(Message.id.in_(select(Link.message_id).where(Link.customer_id == customer.id)))
-            .order_by(Message.date.desc())
-            .limit(limit)
-        ).all()
-        return CustomerDossierView(
-            **facts,
-            messages_in=d.messages_in,
-            messages_out=d.messages_out,
-            median_reply_hours=None if d.median_reply is None else round(d.median_reply.total_seconds() / 3600, 1),
-            contacts=d.contacts,
-            quotes=d.quotes,
-            open_threads=tuple(OpenThreadRow(t.id, t.date, t.subject, t.from_email,
-                                             days(t.waiting.total_seconds())) for t in d.open_threads),
-            latest=tuple(summarize(m) for m in latest),
-        )
+        directory = archive.directory(session)
+        return dossier_view(archive, session, customer, directory, load_facts(session, customer.id, directory),
+                            now=now, limit=limit)
+
+
+def dossier_view(archive: Archive, session: Session, customer: Customer, directory: Directory,
+                 facts: Sequence[MessageFact], *, now: datetime, limit: int) -> CustomerDossierView:
+    """The dossier of ``customer`` from the ``facts`` of its mail (``linker.load_facts``)."""
+    trail = Trail(min(f.date for f in facts), max(f.date for f in facts),
+                  any(f.from_email and not f.is_outgoing for f in facts)) if facts else None
+    record = _facts(customer, customer_activity(session, [customer.id]).get(customer.id),
+                    customer_stage(trail, now, dormant_days=archive.settings.dormant_days))
+    d = build_dossier(facts, emails=[c.email for c in customer.contacts], domains=[d.domain for d in customer.domains],
+                      directory=directory, now=now)
+    latest = session.scalars(
+        select(Message)
+        .where(Message.id.in_(select(Link.message_id).where(Link.customer_id == customer.id)))
+        .order_by(Message.date.desc())
+        .limit(limit)
+    ).all()
+    return CustomerDossierView(
+        **record,
+        messages_in=d.messages_in,
+        messages_out=d.messages_out,
+        median_reply_hours=None if d.median_reply is None else round(d.median_reply.total_seconds() / 3600, 1),
+        contacts=d.contacts,
+        quotes=d.quotes,
+        open_threads=tuple(OpenThreadRow(t.id, t.date, t.subject, t.from_email,
+                                         days(t.waiting.total_seconds())) for t in d.open_threads),
+        latest=tuple(summarize(m) for m in latest),
+    )
 
 
 @dataclass(frozen=True)

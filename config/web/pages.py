@@ -15,8 +15,7 @@ from ..protocol import parse_day
 from ..queries import (
     CUSTOMER_ORDERS,
     archive_status,
-    customer_dossier,
-    customer_timeline,
+    customer_overview,
     list_customers,
     list_markets,
     list_quotes,
@@ -123,8 +122,8 @@ def customers_page(visit: Visit) -> Response:
 def customer_page(visit: Visit) -> Response:
     """A customer's dossier: facts, people, mail by month, quotes, waiting threads, conversations."""
     name = visit.request.path_params["name"]
-    dossier = customer_dossier(visit.archive, name, limit=PAGE_SIZE, scope=visit.scope)
-    timeline = customer_timeline(visit.archive, dossier.name, scope=visit.scope)
+    overview = customer_overview(visit.archive, name, limit=PAGE_SIZE, scope=visit.scope)
+    dossier, timeline = overview.dossier, overview.timeline
     quotes = list_quotes(visit.archive, customer=dossier.name, limit=100, scope=visit.scope)
     return visit.render("customer.html", c=dossier, timeline=timeline, quotes=quotes,
                         months=[m.month for m in timeline.months],
