@@ -112,6 +112,8 @@ class User(threading.Thread):
         self.opener.open(self.base + "/signin", data=form.encode()).read()
 
     def run(self) -> None:
+        if self.think:  # people do not all sign in at the same instant
+            time.sleep(self.random.uniform(0, 2 * self.think))
         self.sign_in()
         listing = self.get("customers", "/customers") or ""
         customers = re.findall(r'href="(/customer/[^"]+)"', listing)
