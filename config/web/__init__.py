@@ -31,7 +31,7 @@ def _server(settings: Settings, host: str, port: int):
 
 def serve_web(settings: Settings, host: str, port: int) -> None:
     """Serve the web front end on ``host``:``port`` until interrupted."""
-    log.warning("serving Dossier on http://%s:%d/ (Ctrl-C stops)", host, port)
+    log.info("serving the web front end on http://%s:%d/", host, port)
     _server(settings, host, port).run()
 
 

@@ -83,6 +83,12 @@ def search_page(visit: Visit) -> Response:
                         number=number, page_size=PAGE_SIZE, asked=asked)
 
 
+def _cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading quote."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 @page()
 def search_export(visit: Visit) -> Response:
     """The hits of a search as CSV (at most EXPORT_LIMIT rows); audited."""
@@ -94,8 +100,9 @@ def search_export(visit: Visit) -> Response:
     writer = csv.writer(out)
     writer.writerow(["id", "date", "from", "to", "subject", "customers", "attachments", "is_quote", "amounts"])
     for h in result.hits:
-        writer.writerow([h.id, h.date.isoformat() if h.date else "", h.sender, "; ".join(h.to), h.subject,
-                         "; ".join(h.customers), "; ".join(h.attachments), h.is_quote, "; ".join(h.amounts)])
+        writer.writerow([_cell(v) for v in (
+            h.id, h.date.isoformat() if h.date else "", h.sender, "; ".join(h.to), h.subject, "; ".join(h.customers),
+            "; ".join(h.attachments), h.is_quote, "; ".join(h.amounts))])
     query = " ".join(f"{k}={visit.param(k)}" for k in SEARCH_FIELDS if visit.param(k))
     record_event(visit.archive, visit.user.email, "export", f"search {query} ({len(result.hits)} rows)", visit.address)
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",

@@ -8,6 +8,7 @@ import sys
 
 from config.web.auth import safe_next
 from config.web.mail import sanitize_mail
+from config.web.pages import _cell
 from config.web.render import choose_language, translations
 from tests.conftest import REPO
 
@@ -53,3 +54,8 @@ def test_every_word_of_the_interface_has_a_chinese_translation(tmp_path):
     catalog = read_po((REPO / "config/web/locale/zh_Hans/LC_MESSAGES/messages.po").open("rb"))
     translated = {m.id for m in catalog if m.id and m.string}
     assert wanted - translated == set()
+
+
+def test_exported_cells_never_start_like_a_spreadsheet_formula():
+    assert [_cell(v) for v in ("=HYPERLINK(\"x\")", "+1", "-cmd", "@SUM(A1)", "USD 12,500", True)] == [
+        "'=HYPERLINK(\"x\")", "'+1", "'-cmd", "'@SUM(A1)", "USD 12,500", "True"]

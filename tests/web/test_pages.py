@@ -167,12 +167,16 @@ def test_downloads_are_attachments_with_safe_names_and_are_audited(browser, site
     response = page.request.get(site.url + f"/message/{message_id}/attachment/1")
     assert response.headers["content-type"] == "application/octet-stream"
     assert response.headers["content-disposition"].startswith("attachment;")
+    exported = page.request.get(site.url + "/search.csv?q=quotation")
+    assert exported.headers["content-disposition"] == 'attachment; filename="dossier-search.csv"'
+    assert exported.text().splitlines()[0].lstrip("\ufeff").startswith("id,date,from,to,subject,customers")
     page.goto(site.url + "/audit")
     rows = page.locator("table tbody tr").all_inner_texts()
     assert any("raw_download" in r and message_id in r for r in rows)
     assert any("attachment_download" in r and "报价单.pdf" in r for r in rows)
     assert any("signin" in r and ADMIN in r and "127.0.0.1" in r for r in rows)
     assert not any("198.51.100.1" in r for r in rows)
+    assert any("export" in r and "search q=quotation" in r for r in rows)
     shot(page, site, "audit")
     page.goto(site.url + "/markets")
     shot(page, site, "markets")
