@@ -261,7 +261,6 @@ def customers_show(name: str, limit: int, as_json: bool) -> None:
         click.echo(f"  {label}: {', '.join(data[key]) or '-'}")
     if "owner" in data:
         click.echo(safe(f"  Owner: {data['owner']}"))
-    click.echo(f"  Stage: {data['stage']}")
     if "people" in data:
         click.echo(safe(f"  People on file: {_people_text(data['people'])}"))
     for label, key in (("Country", "country"), ("Notes", "notes")):
@@ -269,6 +268,7 @@ def customers_show(name: str, limit: int, as_json: bool) -> None:
             click.echo(f"  {label}: {data[key]}")
     for key, value in data["fields"].items():
         click.echo(f"  {key}: {value}")
+    click.echo(f"  Stage: {data['stage']}")
     click.echo(f"  Messages: {data['messages']} ({data['messages_in']} in, {data['messages_out']} out)"
                f"  first {(data['first_contact'] or '-')[:10]}  last {(data['last_contact'] or '-')[:10]}")
     reply = data["median_reply_hours"]

@@ -120,6 +120,5 @@ def web_command(host: str | None, port: int | None) -> None:
     default_host, default_port = "127.0.0.1", 8400
     if found.web_listen:
         default_host, default_port = config.parse_listen(found.web_listen)
-    host, port = host or default_host, port or default_port
-    click.echo(f"Serving Dossier on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    config.serve_web(found, host, port)
+    config.serve_web(found, host or default_host, port or default_port,
+                     announce=lambda url: click.echo(f"Serving Dossier on {url} (Ctrl-C stops)", err=True))

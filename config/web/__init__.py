@@ -8,17 +8,39 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
-from ..settings import Settings
+from ..settings import ConfigError, Settings
 
 __all__ = ["WebServer", "serve_web", "start_web"]
 
 log = logging.getLogger(__name__)
 
 
+def _check_listen(host: str, port: int) -> None:
+    """Raise ConfigError, in one line with the fix, when ``host``:``port`` cannot be listened on
+    (uvicorn would log a traceback-like error and exit)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; give an address of this machine "
+                          "with --host or [web] listen") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another port "
+                              "(--port or [web] listen) or stop what uses it") from None
+
+
 def _server(settings: Settings, host: str, port: int):
     import uvicorn
 
+    _check_listen(host, port)
     from .app import create_app
 
     proxies = list(settings.web_proxies)
@@ -29,10 +51,14 @@ def _server(settings: Settings, host: str, port: int):
     return uvicorn.Server(config)
 
 
-def serve_web(settings: Settings, host: str, port: int) -> None:
-    """Serve the web front end on ``host``:``port`` until interrupted."""
+def serve_web(settings: Settings, host: str, port: int, *, announce: Callable[[str], None] | None = None) -> None:
+    """Serve the web front end on ``host``:``port`` until interrupted; ``announce`` gets its address
+    once it can listen. Raises ConfigError when it cannot."""
+    server = _server(settings, host, port)
     log.info("serving the web front end on http://%s:%d/", host, port)
-    _server(settings, host, port).run()
+    if announce is not None:
+        announce(f"http://{host}:{port}/")
+    server.run()
 
 
 class WebServer:

@@ -34,3 +34,16 @@ def test_a_wrong_web_setting_is_one_line_naming_it(dossier: Dossier, text: str, 
     with pytest.raises(ConfigError) as refused:
         load_settings(dossier.data_dir)
     assert message in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_dossier_web_on_a_port_in_use_says_so_in_one_line(dossier: Dossier):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = dossier.run("web", "--port", str(port), expect=1)
+    assert result.output.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use; choose another port "
+        "(--port or [web] listen) or stop what uses it"]
