@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import RedirectResponse, Response
 
 from ..audit import record_event
-from ..edits import reassign_customers
+from ..edits import Reassignment, reassign_customers
 from ..lock import ArchiveLock
 from ..queries import list_owners
 from ..users import SignInError, SignInThrottledError, list_users, sign_in
@@ -47,6 +47,7 @@ def signin_submit(visit: Visit) -> Response:
 
 @page()
 def signout_submit(visit: Visit) -> Response:
+    """End the session (audited)."""
     record_event(visit.archive, visit.user.email, "signout", "", visit.address)
     visit.session.clear()
     return RedirectResponse("/signin", status_code=303)
@@ -61,7 +62,8 @@ def language_switch(visit: Visit) -> Response:
     return RedirectResponse(safe_next(visit.param("next")), status_code=303)
 
 
-def _handover_form(visit: Visit, *, done=None, error: str | None = None, status: int = 200) -> Response:
+def _handover_form(visit: Visit, *, done: Reassignment | None = None, error: str | None = None,
+                   status: int = 200) -> Response:
     owners = list_owners(visit.archive).owners
     reps = [u for u in list_users(visit.archive).users if not u.is_disabled]
     return visit.render("handover.html", status=status, owners=owners, users=reps, done=done, error=error,
@@ -70,6 +72,7 @@ def _handover_form(visit: Visit, *, done=None, error: str | None = None, status:
 
 @page(roles=("admin", "manager"))
 def handover_page(visit: Visit) -> Response:
+    """The handover form: every owner the customers name, the users to hand to."""
     return _handover_form(visit)
 
 

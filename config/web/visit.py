@@ -18,6 +18,7 @@ from index import SearchIndexError
 from ingest import IngestError
 from linker import CustomerNotFoundError, LinkError
 
+from ..archive import Archive
 from ..queries import MessageNotFoundError, Scope
 from ..settings import ConfigError
 from ..users import UserRow, active_user, user_scope
@@ -59,7 +60,8 @@ class Visit:
         return value.strip() if isinstance(value, str) else ""
 
     @property
-    def archive(self):
+    def archive(self) -> Archive:
+        """The archive, kept open between requests (reopened after a config change or a rebuild)."""
         return self.web.archive.get()
 
     @property
