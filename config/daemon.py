@@ -9,7 +9,7 @@ committing, stops at the next batch boundary, and the daemon exits 0.
 
 While it runs, it also answers read operations (a search, a message, a customer's dossier …)
 on the data directory's socket (``serve.py``), from a thread of its own, so a search need not
-wait for a job.
+wait for a job; with ``[web] listen`` it serves the web front end too (``config.web``).
 """
 
 from __future__ import annotations
@@ -144,6 +144,17 @@ def build_scheduler(settings: Settings):
     return scheduler
 
 
+def _start_web(settings: Settings):
+    """The web front end in a thread of the daemon, when ``[web] listen`` asks for it."""
+    if not settings.web_listen:
+        return None
+    from .settings import parse_listen
+    from .web import start_web
+
+    host, port = parse_listen(settings.web_listen)
+    return start_web(settings, host, port)
+
+
 def run_daemon(settings: Settings, *, log_format: str = "json", verbosity: int = 0) -> None:
     """Run until SIGTERM/SIGINT. Raises ConfigError when another daemon serves this archive."""
     _setup_logging(log_format, verbosity)
@@ -168,13 +179,16 @@ def run_daemon(settings: Settings, *, log_format: str = "json", verbosity: int =
                 scheduler.remove_job(job.id)
         scheduler.resume()
         serving = server.start()
+        web = _start_web(settings)
         log.info("daemon started", extra={
             "event": "started", "data_dir": str(settings.data_dir), "accounts": [a.name for a in settings.accounts],
-            "nightly": settings.nightly, "serving": serving})
+            "nightly": settings.nightly, "serving": serving, "web": settings.web_listen or None})
         try:
             while not STOP.wait(1.0):
                 pass
         finally:
             server.stop()
+            if web is not None:
+                web.stop()
         scheduler.shutdown(wait=True)
         log.info("daemon stopped", extra={"event": "stopped"})

@@ -11,6 +11,7 @@ from sqlalchemy.orm import sessionmaker
 import linker.models  # noqa: F401  (registers the linker's tables on the shared metadata)
 
 from . import migrations
+from . import models as _models  # noqa: F401  (and the users and audit tables)
 from .settings import ConfigError
 
 log = logging.getLogger(__name__)

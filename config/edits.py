@@ -10,13 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
 import linker
 from linker import LinkError
 
 from .archive import Archive
 from .pipeline import change_customers
 from .queries.messages import find_message
-from .queries.records import Record
+from .queries.records import Record, field
 
 if TYPE_CHECKING:
     from linker import ImportPlan, SheetReading
@@ -196,3 +198,30 @@ def correct_link(archive: Archive, ident: str, customer: str, action: str | None
 
     change_customers(archive, change)
     return LinkCorrection(shown["message"], shown["customer"])
+
+
+@dataclass(frozen=True)
+class Reassignment(Record):
+    """A handover: the customers whose owner was ``previous`` and now is ``owner``."""
+
+    previous: str = field("from")
+    owner: str = field("to")
+    customers: tuple[str, ...] = ()
+
+
+def reassign_customers(archive: Archive, previous: str, owner: str) -> Reassignment:
+    """Hand every customer whose owner is ``previous`` (compared without case) to ``owner``: the
+    new owner sees their whole history at once (links do not change). Raises LinkError when no
+    customer has that owner, or ``owner`` is empty. The caller holds the write lock."""
+    old, new = linker.normalize_owner(previous), linker.normalize_owner(owner)
+    if not old or not new:
+        raise LinkError("give the owner to hand over from and the one to hand over to")
+    with archive.sessions.begin() as session:
+        customers = [c for c in session.scalars(select(linker.Customer).order_by(linker.Customer.name))
+                     if (c.owner or "").casefold() == old.casefold()]
+        if not customers:
+            raise LinkError(f"no customer has the owner {old!r}; `dossier customers list` shows the owners")
+        for customer in customers:
+            customer.owner = new
+        names = tuple(c.name for c in customers)
+    return Reassignment(old, new, names)

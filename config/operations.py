@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from linker.stages import STAGES
+
 from . import queries
 from .protocol import parse_day
 from .settings import ConfigError
@@ -109,7 +111,9 @@ OPERATIONS: dict[str, Operation] = {
     "thread": Operation("read_thread", _MESSAGE),
     "link_explanation": Operation("explain_links", _MESSAGE),
     "customers": Operation("list_customers", {"dormant": Param(_optional(_days)),  # days without mail
-                                              "waiting": Param(_flag, False)}),
+                                              "waiting": Param(_flag, False),
+                                              "stage": Param(_optional(_choice(*STAGES)))}),
+    "markets": Operation("list_markets", {}),
     "customer": Operation("customer_dossier", {"name": Param(_text, required=True), "limit": Param(_integer(), 10)}),
     "conflicts": Operation("list_conflicts", {}),
     "duplicates": Operation("list_duplicates", {}),

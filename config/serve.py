@@ -27,11 +27,11 @@ from index import SearchIndexError
 from ingest import IngestError
 from linker import LinkError
 
-from .archive import Archive
+from .archive import Archive, KeptArchive
 from .operations import RequestError, run_operation
 from .protocol import MAX_REQUEST, VERSION, receive_message, send_message
 from .runtime import SOCKET_NAME
-from .settings import ConfigError, Settings, load_settings
+from .settings import ConfigError, Settings
 
 log = logging.getLogger("dossier.serve")
 
@@ -50,14 +50,6 @@ def _peer_uid(conn: socket.socket) -> int | None:
     return uid
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return st.st_ino, st.st_mtime_ns
-
-
 class QueryServer:
     """Answers read operations for one archive on its data directory's socket."""
 
@@ -67,8 +59,7 @@ class QueryServer:
         self._socket: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._archive: Archive | None = None
-        self._archive_key: tuple | None = None
+        self._archive = KeptArchive(settings)
 
     def start(self) -> bool:
         """Listen and answer in a thread of its own; False (logged) when the socket cannot be made."""
@@ -105,22 +96,11 @@ class QueryServer:
             self._socket.close()
             self._socket = None
             self.path.unlink(missing_ok=True)
-        if self._archive is not None:
-            self._archive.close()
-            self._archive = None
+        self._archive.close()
 
     def archive(self) -> Archive:
-        """The archive, kept between requests; opened afresh after the config file changed or a
-        rebuild swapped the index directory (a kept searcher would go on reading the old one)."""
-        index = _stamp(self.settings.index_path)
-        key = (_stamp(self.settings.config_path), index and index[0])
-        if self._archive is None or key != self._archive_key:
-            if self._archive is not None:
-                self._archive.close()
-                self._archive = None
-            settings = load_settings(self.settings.data_dir, self.settings.config_path)
-            self._archive, self._archive_key = Archive(settings), key
-        return self._archive
+        """The archive, kept between requests (see ``KeptArchive``)."""
+        return self._archive.get()
 
     def _serve(self) -> None:
         while not self._stop.is_set():

@@ -56,6 +56,7 @@ class AccountSettings:
     auth: str = "password"  # password | xoauth2 | oauthbearer
     token_command: str = ""  # prints an OAuth2 access token
     oauth: OAuthSettings | None = None  # for `dossier accounts authorize` and its stored grant
+    owner: str = ""  # the rep whose mailbox it is: their scope in the web front end includes its mail
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,10 @@ class Settings:
     raw_key_env: str = ""  # [raw_store] key_env: the variable holding the encryption key
     raw_key_file: str = ""  # [raw_store] key_file: a file holding it
     index_engine: str = "tantivy"  # [index] engine: the engine a new index is created with
+    dormant_days: int = 90  # [customers] dormant_days: no mail for this long and a customer is dormant
+    web_listen: str = ""  # [web] listen: "HOST:PORT" the daemon serves the web front end on ("" = not)
+    web_proxies: tuple[str, ...] = ()  # [web] proxies: addresses whose X-Forwarded-* headers are believed
+    web_timezone: str = ""  # [web] timezone: the zone pages show times in ("" = the server's)
 
     def account(self, name: str) -> AccountSettings:
         for account in self.accounts:
@@ -108,6 +113,8 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "daemon": {"nightly": (str, "30 2 * * *")},
     "raw_store": {"key_env": (str, ""), "key_file": (str, "")},
     "index": {"engine": (str, "tantivy")},
+    "customers": {"dormant_days": (int, 90)},
+    "web": {"listen": (str, ""), "proxies": (list, []), "timezone": (str, "")},
 }
 
 # [[accounts]] key -> (type, default); name, host and username are required.
@@ -129,6 +136,7 @@ _ACCOUNT_KEYS: dict[str, tuple[type | tuple[type, ...], object]] = {
     "auth": (str, "password"),
     "token_command": (str, ""),
     "oauth": (dict, {}),
+    "owner": (str, ""),
 }
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 _AUTH = ("password", "xoauth2", "oauthbearer")
@@ -202,6 +210,7 @@ def _accounts(raw: object, path: Path) -> tuple[AccountSettings, ...]:
             auth=table["auth"],
             token_command=table.get("token_command", ""),
             oauth=oauth,
+            owner=" ".join(table.get("owner", "").split()),
         ))
     return tuple(accounts)
 
@@ -300,6 +309,9 @@ def _validate(raw: dict, path: Path) -> dict:
             values[section][key] = value
     if values["import"]["batch_size"] < 1:
         raise ConfigError(f"{path}: [import] batch_size must be at least 1")
+    if values["customers"]["dormant_days"] < 1:
+        raise ConfigError(f"{path}: [customers] dormant_days must be at least 1")
+    _check_web(values["web"], path)
     from index import ENGINES
 
     if values["index"]["engine"] not in ENGINES:
@@ -317,6 +329,38 @@ def check_config(text: str, path: Path) -> None:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     _validate(raw, path)
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8400`` for IPv6) as host and port. Raises ValueError."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not HOST:PORT")
+    return host, int(port)
+
+
+def _check_web(web: dict, path: Path) -> None:
+    if web["listen"]:
+        try:
+            parse_listen(web["listen"])
+        except ValueError:
+            raise ConfigError(f'{path}: [web] listen must be HOST:PORT, like "127.0.0.1:8400"') from None
+    import ipaddress
+
+    for proxy in web["proxies"]:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(f"{path}: [web] proxies: {proxy!r} is not an IP address or network") from None
+    if web["timezone"]:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(web["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f'{path}: [web] timezone {web["timezone"]!r} is not a time zone; '
+                              'write one like "Asia/Shanghai"') from None
 
 
 def load_settings(data_dir: Path | None = None, config_path: Path | None = None) -> Settings:
@@ -348,6 +392,10 @@ def load_settings(data_dir: Path | None = None, config_path: Path | None = None)
         raw_key_env=values["raw_store"]["key_env"],
         raw_key_file=str(Path(values["raw_store"]["key_file"]).expanduser()) if values["raw_store"]["key_file"] else "",
         index_engine=values["index"]["engine"],
+        dormant_days=int(values["customers"]["dormant_days"]),
+        web_listen=values["web"]["listen"].strip(),
+        web_proxies=tuple(values["web"]["proxies"]),
+        web_timezone=values["web"]["timezone"],
     )
 
 

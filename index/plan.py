@@ -17,7 +17,7 @@ from datetime import datetime
 from . import query as q
 from .analysis import query_words
 from .errors import QueryError
-from .fields import DEFAULT_FIELDS
+from .fields import DEFAULT_FIELDS, keyword_term
 
 
 @dataclass(frozen=True)
@@ -192,10 +192,19 @@ def _has_text(node: q.Node) -> bool:
 
 
 def request_filter(
-    customer_ids: tuple[int, ...] | None, from_address: str | None, since: datetime | None, until: datetime | None
+    customer_ids: tuple[int, ...] | None, from_address: str | None, since: datetime | None, until: datetime | None,
+    *, within: tuple[tuple[int, ...], tuple[str, ...]] | None = None,
 ) -> Plan | None:
-    """What the options beside the query restrict to (they never count in relevance)."""
+    """What the options beside the query restrict to (they never count in relevance); ``within``
+    (customer ids, account names) is a reader's scope: the mail of those customers or accounts."""
     parts: list[Plan] = []
+    if within is not None:
+        ids, accounts = within
+        allowed = [Term("customer", str(i)) for i in sorted(ids)]
+        allowed += [Term("account", keyword_term(a)) for a in sorted(accounts) if keyword_term(a)]
+        if not allowed:
+            return Nothing()
+        parts.append(allowed[0] if len(allowed) == 1 else Or(tuple(allowed)))
     if customer_ids is not None:
         if not customer_ids:
             return Nothing()  # a customer with no mail: nothing can match

@@ -19,6 +19,8 @@ class SearchRequest:
     ``text`` is in the query language of :mod:`index.query`. Its ``customer:`` filters are
     resolved by the caller (the names live in the database): ``customers`` maps each value
     to the customer ids it names. ``offset`` skips that many hits (result pages after the first).
+    ``within`` limits every answer to what one person may read: the mail of those customer ids
+    and of those accounts (None: everything).
     """
 
     text: str = ""
@@ -30,6 +32,7 @@ class SearchRequest:
     sort: str = "date"  # "date" (newest first) or "relevance"
     customers: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     offset: int = 0
+    within: tuple[tuple[int, ...], tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ def search(index: SearchIndex, request: SearchRequest) -> SearchResult:
         raise QueryError(f"cannot sort by {request.sort!r}; use date or relevance")
     engine = index.open()  # raises for an index this Dossier cannot read, before the query is parsed
     query, has_text = plan.lower(request.text, request.customers)
-    restrict = plan.request_filter(request.customer_ids, request.from_address, request.since, request.until)
+    restrict = plan.request_filter(request.customer_ids, request.from_address, request.since, request.until,
+                                   within=request.within)
     # Newest first needs no relevance (and skipping it halves the time of a broad query).
     page = engine.search(query, restrict, scored=request.sort == "relevance" and has_text,
                          limit=request.limit, offset=request.offset)

@@ -216,7 +216,13 @@ def backup_command(dest: Path, as_json: bool) -> None:
 @archive_options
 def export_command(dest: Path, fmt: str, customer: str | None, as_json: bool) -> None:
     """Write the raw messages (all, or one customer's), oldest first, to an mbox file or a Maildir."""
-    report = config.export_messages(open_archive(), dest, fmt=fmt, customer=customer)
+    archive = open_archive()
+    report = config.export_messages(archive, dest, fmt=fmt, customer=customer)
+    import getpass  # the audit log names who exported, as the web front end names its users
+
+    which = f" customer {customer}" if customer else ""
+    config.record_event(archive, f"cli:{getpass.getuser()}", "export",
+                        f"{fmt} {dest}{which} ({report.messages} messages)")
     if as_json:
         emit_json(report.summary())
     else:

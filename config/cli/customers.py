@@ -214,19 +214,26 @@ def _parse_duration(value: str | None, option: str) -> int | None:
     return int(number) * units[unit]
 
 
+STAGE_CHOICES = ("prospect", "new", "active", "dormant", "lost")  # linker.STAGES, without loading the linker
+
+
 @customers_group.command("list")
 @click.option("--dormant", metavar="AGE", help="Only customers with mail once but none in AGE (90d, 12w, 6m, 1y).")
 @click.option("--waiting", is_flag=True, help="Only customers whose last message is unanswered, longest wait first.")
+@click.option("--stage", type=click.Choice(STAGE_CHOICES),
+              help="Only customers at this stage: prospect (never wrote to us), new (first mail within 90 days), "
+                   "active, dormant (no mail for [customers] dormant_days, 90), lost (no mail for a year).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
 @archive_options
-def customers_list(dormant: str | None, waiting: bool, as_json: bool) -> None:
-    """List customers with their domains and message counts."""
-    rows = ask("customers", dormant=_parse_duration(dormant, "--dormant"), waiting=waiting)
+def customers_list(dormant: str | None, waiting: bool, stage: str | None, as_json: bool) -> None:
+    """List customers with their domains, stage and message counts."""
+    args = {"stage": stage} if stage else {}
+    rows = ask("customers", dormant=_parse_duration(dormant, "--dormant"), waiting=waiting, **args)
     if as_json:
         emit_json(rows)
         return
     if not rows:
-        click.echo("No customers match." if dormant or waiting else
+        click.echo("No customers match." if dormant or waiting or stage else
                    "No customers yet: `dossier customers import FILE` or `dossier customers add NAME`.")
     for row in rows:
         last = (row["last_contact"] or "")[:10] or "-"
@@ -234,7 +241,7 @@ def customers_list(dormant: str | None, waiting: bool, as_json: bool) -> None:
         owner = f"  owner {row['owner']}" if "owner" in row else ""
         people = f"  people {_people_text(row['people'])}" if "people" in row else ""
         click.echo(f"{row['name']}  [{', '.join(row['domains'] + row['emails'])}]{owner}{people}  "
-                   f"{row['messages']} messages, last {last}{wait}")
+                   f"{row['stage']}, {row['messages']} messages, last {last}{wait}")
 
 
 @customers_group.command("show")
@@ -261,6 +268,7 @@ def customers_show(name: str, limit: int, as_json: bool) -> None:
             click.echo(f"  {label}: {data[key]}")
     for key, value in data["fields"].items():
         click.echo(f"  {key}: {value}")
+    click.echo(f"  Stage: {data['stage']}")
     click.echo(f"  Messages: {data['messages']} ({data['messages_in']} in, {data['messages_out']} out)"
                f"  first {(data['first_contact'] or '-')[:10]}  last {(data['last_contact'] or '-')[:10]}")
     reply = data["median_reply_hours"]
@@ -287,3 +295,46 @@ def customers_show(name: str, limit: int, as_json: bool) -> None:
         lines.append(f"    {m['date'][:10]}  {m['id']}  {m['from']}  {m['subject']}")
     if lines:
         click.echo(safe("\n".join(lines)))
+
+
+@customers_group.command("reassign")
+@click.option("--from", "previous", required=True, metavar="OWNER",
+              help="The owner whose customers are handed over (an address, or a name as the sheet writes it).")
+@click.option("--to", "owner", required=True, metavar="OWNER", help="The new owner.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@archive_options
+def customers_reassign(previous: str, owner: str, as_json: bool) -> None:
+    """Hand every customer of one owner to another (a rep leaving): the new owner sees their
+    whole history at once.
+
+    \b
+    Example: dossier customers reassign --from tom.baker@northwind-trading.com --to anna.li@northwind-trading.com
+    """
+    done = config.reassign_customers(open_archive(write=True), previous, owner)
+    if as_json:
+        emit_json(done.as_json())
+        return
+    for name in done.customers:
+        click.echo(safe(f"reassigned {name}"))
+    click.echo(safe(f"{len(done.customers)} customers handed from {done.previous} to {done.owner}"))
+
+
+@click.command("markets")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@archive_options
+def markets_command(as_json: bool) -> None:
+    """Customers by country: how many, active and dormant, mail and quotes in the last 12 months,
+    the last contact (most mail first)."""
+    rows = ask("markets")
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("No customers yet: `dossier customers import FILE` or `dossier customers add NAME`.")
+        return
+    click.echo(f"{'country':<24} {'customers':>9} {'active':>6} {'dormant':>7} {'lost':>5} {'mail 12m':>8} "
+               f"{'quotes 12m':>10}  last contact")
+    for r in rows:
+        click.echo(safe(f"{(r['country'] or '(none)')[:24]:<24} {r['customers']:>9} {r['active']:>6} "
+                        f"{r['dormant']:>7} {r['lost']:>5} {r['messages_12m']:>8} {r['quotes_12m']:>10}  "
+                        f"{(r['last_contact'] or '-')[:10]}"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import config.models  # noqa: F401  (and the users and audit tables)
 import linker.models  # noqa: F401  (registers the linker's tables for autogenerate)
 from ingest.models import Base
 

@@ -16,6 +16,7 @@ from linker import Link, customer_names, customers_by_message, explain_participa
 from ..archive import Archive
 from ..settings import ConfigError
 from .records import Listing, Record, field
+from .scope import Scope, is_visible, visible_messages
 
 
 class MessageNotFoundError(ConfigError):
@@ -46,6 +47,15 @@ def find_message(session: Session, ident: str) -> Message:
         raise MessageNotFoundError(f"Message-ID {header!r} is shared by {len(found)} messages ({ids}); "
                                    "show one by its id")
     raise MessageNotFoundError(f"no message {ident!r}; use the id `dossier search` prints")
+
+
+def find_visible_message(session: Session, ident: str, scope: Scope | None) -> Message:
+    """:func:`find_message` among the messages the reader may see: one outside ``scope`` is not
+    found, with the same words as one that does not exist. Raises MessageNotFoundError."""
+    message = find_message(session, ident)
+    if not is_visible(session, scope, message.id):
+        raise MessageNotFoundError(f"no message {ident.strip()!r}; use the id `dossier search` prints")
+    return message
 
 
 @dataclass(frozen=True)
@@ -107,11 +117,11 @@ def _people(addresses: Sequence[Address]) -> tuple[Person, ...]:
     return tuple(Person(a.name, a.email) for a in addresses)
 
 
-def read_message(archive: Archive, ident: str) -> MessageView:
+def read_message(archive: Archive, ident: str, *, scope: Scope | None = None) -> MessageView:
     """The message ``ident`` names, parsed again from its raw bytes. Raises MessageNotFoundError,
     MessageUnreadableError, or RawStoreError when its raw bytes are gone."""
     with archive.sessions() as session:
-        message = find_message(session, ident)
+        message = find_visible_message(session, ident, scope)
         data = archive.raw.get(message.sha256)
         folders = tuple(f"{c.account}:{c.folder}" for c in message.copies)
         base = dict(id=message.short_id, sha256=message.sha256, status=message.status, error=message.error,
@@ -144,11 +154,11 @@ def read_message(archive: Archive, ident: str) -> MessageView:
         )
 
 
-def read_raw_message(archive: Archive, ident: str) -> bytes:
+def read_raw_message(archive: Archive, ident: str, *, scope: Scope | None = None) -> bytes:
     """The exact bytes of the message ``ident`` names, as stored. Raises MessageNotFoundError or
     RawStoreError."""
     with archive.sessions() as session:
-        sha = find_message(session, ident).sha256
+        sha = find_visible_message(session, ident, scope).sha256
     return archive.raw.get(sha)
 
 
@@ -165,12 +175,15 @@ class Conversation(Listing):
     messages: tuple[ThreadMessage, ...]
 
 
-def read_thread(archive: Archive, ident: str) -> Conversation:
-    """The conversation of the message ``ident`` names (see ``ingest.find_thread``).
-    Raises MessageNotFoundError."""
+def read_thread(archive: Archive, ident: str, *, scope: Scope | None = None) -> Conversation:
+    """The conversation of the message ``ident`` names (see ``ingest.find_thread``), without
+    the messages outside ``scope``. Raises MessageNotFoundError."""
     with archive.sessions() as session:
-        message = find_message(session, ident)
+        message = find_visible_message(session, ident, scope)
         members = find_thread(session, message)
+        if scope is not None:
+            visible = visible_messages(session, scope, [m.id for m in members])
+            members = [m for m in members if m.id in visible]
         links = customers_by_message(session, [m.id for m in members])
         names = customer_names(session, [c for ids in links.values() for c in ids])
         return Conversation(tuple(
@@ -216,11 +229,11 @@ class LinkExplanation(Record):
     links: tuple[LinkReason, ...]
 
 
-def explain_links(archive: Archive, ident: str) -> LinkExplanation:
+def explain_links(archive: Archive, ident: str, *, scope: Scope | None = None) -> LinkExplanation:
     """Per participant of the message ``ident`` names, which rule linked it or why none did; its
     thread inheritance, corrections and stored links. Raises MessageNotFoundError."""
     with archive.sessions() as session:
-        message = find_message(session, ident)
+        message = find_visible_message(session, ident, scope)
         directory = archive.directory(session)
         links = session.execute(
             select(Link.customer_id, Link.role, Link.method, Link.matched)

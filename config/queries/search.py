@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from index import Hit, SearchRequest, filter_values, parse_query, search
 from ingest import SHORT_ID_LENGTH, AttachmentRow, Message, MessageCopy, ParticipantRow, find_thread
-from linker import customer_names, customers_by_message, find_customer
+from linker import Customer, customer_names, customers_by_message
 
 from ..archive import Archive, count_pending
 from .records import Record, field
+from .scope import Scope, find_visible_customer, search_scope, visible_messages
 
 #: Hits whose rows are read with one query per table (bounded IN lists, for any limit).
 HIT_PAGE = 500
@@ -83,25 +84,29 @@ class ThreadPage(Record):
     threads: tuple[ThreadHit, ...]
 
 
-def _request(session: Session, text: str, customer: str | None, limit: int, **filters) -> SearchRequest:
-    customer_ids = (find_customer(session, customer).id,) if customer else None
+def _request(session: Session, text: str, customer: str | None, limit: int, scope: Scope | None,
+             **filters) -> SearchRequest:
+    customer_ids = (find_visible_customer(session, customer, scope).id,) if customer else None
     names = filter_values(parse_query(text), "customer")
-    customers = {name: (find_customer(session, name).id,) for name in names}
-    return SearchRequest(text=text, customer_ids=customer_ids, limit=limit, customers=customers, **filters)
+    customers = {name: (find_visible_customer(session, name, scope).id,) for name in names}
+    return SearchRequest(text=text, customer_ids=customer_ids, limit=limit, customers=customers,
+                         within=search_scope(session, scope), **filters)
 
 
 def search_messages(archive: Archive, text: str = "", *, customer: str | None = None,
                     from_address: str | None = None, since: datetime | None = None,
-                    until: datetime | None = None, limit: int = 20, sort: str = "date") -> SearchPage:
-    """The first ``limit`` messages matching ``text`` (the query language of ``index.query``) and
-    the filters: a customer's name, a sender's address or domain, a date range (naive UTC; since
-    inclusive, until exclusive). Sorted newest first, or by ``sort="relevance"``.
+                    until: datetime | None = None, limit: int = 20, sort: str = "date", offset: int = 0,
+                    scope: Scope | None = None) -> SearchPage:
+    """The ``limit`` messages after the first ``offset`` matching ``text`` (the query language of
+    ``index.query``) and the filters: a customer's name, a sender's address or domain, a date range
+    (naive UTC; since inclusive, until exclusive), within ``scope``. Sorted newest first, or by
+    ``sort="relevance"``.
 
     Raises CustomerNotFoundError for an unknown customer, QueryError for a query that cannot be read.
     """
     with archive.sessions() as session:
-        request = _request(session, text, customer, limit, from_address=from_address, since=since,
-                           until=until, sort=sort)
+        request = _request(session, text, customer, limit, scope, from_address=from_address, since=since,
+                           until=until, sort=sort, offset=offset)
         result = search(archive.index, request)
         hits = hit_rows(archive, session, result.hits)
         missing = 0 if hits else missing_from_index(archive, session)
@@ -110,14 +115,15 @@ def search_messages(archive: Archive, text: str = "", *, customer: str | None = 
 
 def search_threads(archive: Archive, text: str = "", *, customer: str | None = None,
                    from_address: str | None = None, since: datetime | None = None,
-                   until: datetime | None = None, limit: int = 20, sort: str = "date") -> ThreadPage:
+                   until: datetime | None = None, limit: int = 20, sort: str = "date",
+                   scope: Scope | None = None) -> ThreadPage:
     """Like :func:`search_messages`, with the hits folded into up to ``limit`` conversations."""
     with archive.sessions() as session:
-        request = _request(session, text, customer, limit * HITS_PER_THREAD, from_address=from_address,
+        request = _request(session, text, customer, limit * HITS_PER_THREAD, scope, from_address=from_address,
                            since=since, until=until, sort=sort)
         result = search(archive.index, request)
         hits = hit_rows(archive, session, result.hits)
-        threads = _fold_threads(session, hits, limit)
+        threads = _fold_threads(session, hits, limit, scope)
         missing = 0 if hits else missing_from_index(archive, session)
     return ThreadPage(total=result.total, missing_from_index=missing, threads=threads)
 
@@ -131,7 +137,8 @@ def missing_from_index(archive: Archive, session: Session) -> int:
     return max(indexed - archive.index.doc_count(), 0) + count_pending(session)
 
 
-def _fold_threads(session: Session, hits: Sequence[HitRow], limit: int) -> tuple[ThreadHit, ...]:
+def _fold_threads(session: Session, hits: Sequence[HitRow], limit: int,
+                  scope: Scope | None) -> tuple[ThreadHit, ...]:
     threads: list[dict] = []
     seen: dict[int, dict] = {}
     for hit in hits:
@@ -142,6 +149,9 @@ def _fold_threads(session: Session, hits: Sequence[HitRow], limit: int) -> tuple
         if len(threads) >= limit:
             continue
         members = find_thread(session, message)
+        if scope is not None:
+            visible = visible_messages(session, scope, [m.id for m in members])
+            members = [m for m in members if m.id in visible]
         row = {
             "thread": members[0].short_id,
             "subject": members[0].subject,
@@ -245,13 +255,21 @@ class QuotePage(Record):
 
 
 def list_quotes(archive: Archive, *, customer: str | None = None, since: datetime | None = None,
-                limit: int = 50) -> QuotePage:
-    """Quotes sent or received (``is:quote``), newest first, of one customer or all, on or after
-    ``since`` (naive UTC). Raises CustomerNotFoundError for an unknown customer."""
+                until: datetime | None = None, country: str | None = None, limit: int = 50, offset: int = 0,
+                scope: Scope | None = None) -> QuotePage:
+    """Quotes sent or received (``is:quote``), newest first, of one customer or all (or the
+    customers of one ``country``), on or after ``since`` and before ``until`` (naive UTC), within
+    ``scope``. Raises CustomerNotFoundError for an unknown customer."""
     with archive.sessions() as session:
-        customer_ids = (find_customer(session, customer).id,) if customer else None
+        customer_ids = (find_visible_customer(session, customer, scope).id,) if customer else None
+        if country:
+            wanted = country.strip().casefold()
+            in_country = {cid for cid, c in session.execute(select(Customer.id, Customer.country))
+                          if (c or "").strip().casefold() == wanted}
+            customer_ids = tuple(sorted(in_country if customer_ids is None else in_country & set(customer_ids)))
         result = search(archive.index, SearchRequest(
-            text="is:quote", customer_ids=customer_ids, since=since, limit=limit, sort="date",
+            text="is:quote", customer_ids=customer_ids, since=since, until=until, limit=limit, offset=offset,
+            sort="date", within=search_scope(session, scope),
         ))
         hits = hit_rows(archive, session, result.hits)
     return QuotePage(total=result.total, quotes=tuple(

@@ -109,6 +109,9 @@ def same(a: subprocess.CompletedProcess, b: subprocess.CompletedProcess) -> bool
     ("customers", "list", "--json"),
     ("customers", "list", "--waiting"),
     ("customers", "list", "--dormant", "1y"),
+    ("customers", "list", "--stage", "lost", "--json"),
+    ("markets",),
+    ("markets", "--json"),
     ("customers", "conflicts"),
     ("customers", "duplicates", "--json"),
     ("unlinked", "--json"),
@@ -270,3 +273,43 @@ def test_a_daemon_speaking_another_protocol_is_ignored(sample: Dossier, reply: d
     (request,) = requests
     assert set(request) == {"v", "op", "args", "archive"} and request["op"] == "search"
     assert request["args"]["text"] == "quotation" and request["args"]["customer"] == "acme"
+
+
+def test_the_daemon_serves_the_web_front_end_and_believes_forwarded_headers_only_from_its_proxies(
+        sample: Dossier, tmp_path: Path):
+    import re
+    import urllib.parse
+    import urllib.request
+    from http.cookiejar import CookieJar
+
+    from tests.web.site import free_port
+
+    port = free_port()
+    config = sample.data_dir / "dossier.toml"
+    config.write_text(config.read_text().replace('listen = ""', f'listen = "127.0.0.1:{port}"')
+                      .replace("proxies = []", 'proxies = ["127.0.0.1"]'))
+    sample.runner.invoke(__import__("config.cli", fromlist=["main"]).main,
+                         ["--data-dir", str(sample.data_dir), "users", "add", "boss@northwind-trading.com",
+                          "--role", "admin"], input="a long test password\n", catch_exceptions=False)
+    running = Daemon(sample, tmp_path / "daemon.log")
+    try:
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = opener.open(f"http://127.0.0.1:{port}/signin", timeout=5).read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / "daemon.log").read_text()
+                time.sleep(0.2)
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode({"csrf": token, "email": "boss@northwind-trading.com",
+                                       "password": "a long test password", "next": "/customers"}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/signin", data=form,
+                                         headers={"X-Forwarded-For": "203.0.113.7"})
+        with opener.open(request, timeout=30) as answer:
+            assert answer.url.endswith("/customers")
+    finally:
+        running.stop()
+    audit = json.loads(sample.run("audit", "--json").stdout)
+    assert [(e["action"], e["address"]) for e in audit] == [("signin", "203.0.113.7")]
