@@ -286,6 +286,8 @@ def import_command(paths: tuple[Path, ...], account: str, as_json: bool) -> None
             click.echo(f"  failed: {origin}: {reason}")
         if len(report.failures) > 20:
             click.echo(f"  … and {len(report.failures) - 20} more (see `dossier status`)")
+    for origin, note in report.warnings:
+        click.echo(f"warning: {origin}: {note}", err=True)
     for origin, reason in report.unreadable:
         click.echo(f"unreadable: {origin}: {reason}", err=True)
     if report.unreadable:
@@ -1208,6 +1210,9 @@ def show_command(message_id: str, raw: bool) -> None:
         if parsed.message_id:
             lines.append(f"Message-ID: {parsed.message_id}")
         lines.append(f"Folders:  {', '.join(copies)}")
+        labels = list(dict.fromkeys(label for c in message.copies for label in c.labels or ()))
+        if labels:
+            lines.append(f"Labels:   {', '.join(labels)}")
         lines.append(f"Customers: {', '.join(names[c] for c in links if c in names) or '-'}")
         rows = message.attachments
         statuses = [r.text_status for r in rows] if len(rows) == len(parsed.attachments) else []

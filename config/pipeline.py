@@ -86,6 +86,8 @@ class ImportReport:
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # files a source could not read
+    #: What a source noticed that makes a count doubtful (an mbox whose messages seem run together).
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (origin, note)
 
     def summary(self) -> dict:
         return {
@@ -96,6 +98,7 @@ class ImportReport:
             "linked": self.linked,
             "seconds": round(self.seconds, 3),
             "unreadable": len(self.unreadable),
+            "warnings": len(self.warnings),
         }
 
 
@@ -195,6 +198,7 @@ class Importer:
         written = self.archive.raw.put_many([item.data for item in items])
         stored = [(item, sha) for item, (sha, _) in zip(items, written, strict=True)]
         self.report.seen += len(stored)
+        self.report.warnings += [(item.origin, note) for item in items for note in item.notes]
         documents, ids, relinked = _import_batch(self.archive, stored, self.account, self.directory, self.report,
                                                  with_batch)
         self._stale |= relinked
@@ -298,7 +302,8 @@ def _document(message: Message, parsed: ParsedMessage, reading: Reading, custome
         reading,
         date=message.date,
         customers=customers,
-        folders=[c.folder for c in message.copies],
+        # Gmail labels are searched as folders, as a Gmail label is a folder over IMAP.
+        folders=[c.folder for c in message.copies] + [label for c in message.copies for label in c.labels or ()],
         accounts=[c.account for c in message.copies],
     )
 

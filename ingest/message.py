@@ -22,13 +22,17 @@ class RawItem:
     folder: str
     origin: str
     #: Set by IMAP fetches: the server's own name for the folder (modified UTF-7), its
-    #: UIDVALIDITY and the message's UID, flags and INTERNALDATE (UTC), and Gmail labels.
+    #: UIDVALIDITY and the message's UID, flags and INTERNALDATE (UTC), and Gmail labels (which
+    #: an mbox from Google Takeout carries too, in X-Gmail-Labels).
     mailbox: str | None = None
     uidvalidity: int | None = None
     uid: int | None = None
     flags: tuple[str, ...] = ()
     internaldate: datetime | None = None
     labels: tuple[str, ...] = ()
+    #: What the source noticed about the item that the import report should say (an mbox
+    #: message that seems to hold further messages).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,8 @@ class MessageCopy(Base):
     found_at: Mapped[datetime] = mapped_column(DateTime)
     # IMAP copies only: the UID and the UIDVALIDITY it belongs to (kept when the folder's
     # UIDVALIDITY changes, until a re-scan finds the message again), the flags and INTERNALDATE
-    # (naive UTC) the server reported, and Gmail labels.
+    # (naive UTC) the server reported; Gmail labels (IMAP's X-GM-LABELS, or the X-Gmail-Labels of a
+    # Google Takeout mbox, whose copy is the file's folder: labels are not places a message was found).
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     uid: Mapped[int | None] = mapped_column(BigInteger)
     flags: Mapped[list | None] = mapped_column(JSON)
