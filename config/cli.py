@@ -277,15 +277,17 @@ def import_command(paths: tuple[Path, ...], account: str, as_json: bool) -> None
     else:
         s = report.summary()
         rate = s["seen"] / s["seconds"] if s["seconds"] else 0.0
+        partly = f" ({s['partial']} read partially, their text searchable)" if s["partial"] else ""
         click.echo(
-            f"{s['seen']} messages seen: {s['stored']} stored, {s['duplicates']} already archived, "
+            f"{s['seen']} messages seen: {s['stored']} stored{partly}, {s['duplicates']} already archived, "
             f"{s['failed']} failed to parse (kept), {s['linked']} linked to customers "
             f"in {s['seconds']:.1f} s ({rate:.0f}/s)"
         )
-        for origin, reason in report.failures[:20]:
-            click.echo(f"  failed: {origin}: {reason}")
-        if len(report.failures) > 20:
-            click.echo(f"  … and {len(report.failures) - 20} more (see `dossier status`)")
+        problems = [("failed", o, r) for o, r in report.failures] + [("partial", o, r) for o, r in report.partials]
+        for kind, origin, reason in problems[:20]:
+            click.echo(f"  {kind}: {origin}: {reason}")
+        if len(problems) > 20:
+            click.echo(f"  … and {len(problems) - 20} more (see `dossier status`)")
     for origin, note in report.warnings:
         click.echo(f"warning: {origin}: {note}", err=True)
     for origin, reason in report.unreadable:
@@ -1166,8 +1168,10 @@ def _find_message(session, ident: str) -> Message:
 @main.command("show")
 @click.argument("message_id")
 @click.option("--raw", is_flag=True, help="Print the exact raw bytes as stored.")
+@click.option("--html", "as_html", is_flag=True,
+              help="Print the text of the message's HTML version instead of its plain text.")
 @_archive_options
-def show_command(message_id: str, raw: bool) -> None:
+def show_command(message_id: str, raw: bool, as_html: bool) -> None:
     """Show one message (by the id search prints, or its Message-ID header)."""
     from ingest import ParseError
     from linker import customer_names, customers_by_message
@@ -1184,6 +1188,8 @@ def show_command(message_id: str, raw: bool) -> None:
         names = customer_names(session, links)
         copies = [f"{c.account}:{c.folder}" for c in message.copies]
         lines = [f"Id:       {message.short_id}  ({message.sha256})"]
+        if message.status == "ok" and message.error:
+            lines.append(f"Status:   {message.error} (the text below is the body as it stands)")
         if message.status != "ok":
             lines.append(f"Status:   failed to parse: {message.error}")
             lines.append(f"Folders:  {', '.join(copies)}")
@@ -1221,7 +1227,9 @@ def show_command(message_id: str, raw: bool) -> None:
             text = f"; text {status}" if status and status != "ok" else ""
             lines.append(f"Attachment: {a.filename or '(unnamed)'} ({a.content_type}, {a.size} bytes{text})")
         lines.append("")
-        lines.append(parsed.text.rstrip())
+        if as_html and not parsed.html_text and not parsed.is_html_only:
+            click.echo(f"message {message.short_id} has no HTML version; its plain text follows", err=True)
+        lines.append((parsed.html_text if as_html and parsed.html_text else parsed.text).rstrip())
         click.echo(_safe("\n".join(lines)))
 
 
@@ -1342,6 +1350,7 @@ def status_command(as_json: bool) -> None:
         data = {
             "messages": count(Message.status == "ok"),
             "failed": count(Message.status == "failed"),
+            "partial": count(Message.status == "ok", Message.error.is_not(None)),
             "customers": session.scalar(select(func.count()).select_from(Customer)) or 0,
             "linked": count(Message.status == "ok", Message.id.in_(linked_ids)),
             "unlinked": count(Message.status == "ok", Message.is_internal.is_(False), Message.id.not_in(linked_ids)),
@@ -1361,14 +1370,16 @@ def status_command(as_json: bool) -> None:
             "data_dir_bytes": _dir_size(archive.settings.data_dir),
         }
         failures = session.execute(
-            select(Message.sha256, Message.error).where(Message.status == "failed").order_by(Message.id).limit(10)
+            select(Message.sha256, Message.status, Message.error).where(Message.error.is_not(None))
+            .order_by(Message.id).limit(10)
         ).all()
         data["sync"] = _sync_status(session)
     if as_json:
         _emit_json(data)
         return
     click.echo(f"Archive     {data['data_dir']} ({data['data_dir_bytes'] / 1e6:.1f} MB)")
-    click.echo(f"Messages    {data['messages']} ({data['failed']} failed to parse, kept raw)")
+    partly = f"; {data['partial']} read partially, their text searchable" if data["partial"] else ""
+    click.echo(f"Messages    {data['messages']} ({data['failed']} failed to parse, kept raw{partly})")
     click.echo(f"Customers   {data['customers']}")
     click.echo(f"Linked      {data['linked']} messages; {data['unlinked']} unlinked; {data['internal']} internal")
     fresh = "up to date" if data["pending_index"] == 0 else f"{data['pending_index']} waiting (run `dossier reindex`)"
@@ -1378,8 +1389,11 @@ def status_command(as_json: bool) -> None:
     if data["index_documents"] != data["indexed"]:
         click.echo(f"warning: the index holds {data['index_documents']} messages but {data['indexed']} are "
                    "recorded as indexed; run `dossier reindex`", err=True)
-    for sha, error in failures:
-        click.echo(f"  failed {sha[:SHORT_ID_LENGTH]}: {error}")
+    for sha, status, error in failures:
+        if status == "failed":
+            click.echo(f"  failed {sha[:SHORT_ID_LENGTH]}: {error}")
+        else:
+            click.echo(f"  partial {sha[:SHORT_ID_LENGTH]}: {error.removeprefix('read partially: ')}")
     if data["sync"]:
         click.echo("Sync")
     for row in data["sync"]:
@@ -1504,6 +1518,10 @@ def check_command(repair: bool, as_json: bool) -> None:
         verdict = "clean" if report.is_clean else f"{s['problems']} problems remain"
         click.echo(f"Checked {s['messages']} messages, {s['blobs']} raw blobs, {s['index_documents']} index "
                    f"documents, {s['links']} links: {verdict}" + (f", {s['repaired']} repaired" if repair else ""))
+        if s["failed_to_parse"] or s["read_partially"]:
+            click.echo(f"Parse problems: {s['failed_to_parse']} messages failed to parse, {s['read_partially']} "
+                       "were read partially (their headers and text are searchable); the raw bytes of both are "
+                       "kept (`dossier status` lists them)")
         if not report.is_clean and not repair:
             click.echo("run `dossier check --repair` to fix what can be fixed", err=True)
     if not report.is_clean:

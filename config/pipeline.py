@@ -82,9 +82,11 @@ class ImportReport:
     stored: int = 0
     duplicates: int = 0
     failed: int = 0
+    partial: int = 0  # stored, but read partially (see ParsedMessage.partial)
     linked: int = 0
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
+    partials: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason): read partially
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # files a source could not read
     #: What a source noticed that makes a count doubtful (an mbox whose messages seem run together).
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (origin, note)
@@ -95,6 +97,7 @@ class ImportReport:
             "stored": self.stored,
             "duplicates": self.duplicates,
             "failed": self.failed,
+            "partial": self.partial,
             "linked": self.linked,
             "seconds": round(self.seconds, 3),
             "unreadable": len(self.unreadable),
@@ -286,6 +289,10 @@ def _store(session: Session, item: RawItem, sha: str, outcome: _Read, now: datet
         report.failures.append((item.origin, outcome.error))
         return store_failed(session, item, sha, now, outcome.error)
     report.stored += 1
+    if outcome.parsed.partial:
+        report.partial += 1
+        report.partials.append((item.origin, outcome.parsed.partial))
+        log.warning("read %s partially: %s", item.origin, outcome.parsed.partial)
     return store_message(session, item, sha, outcome.parsed, outcome.reading, now)
 
 

@@ -45,6 +45,10 @@ _FORWARD_HEADERS = (
     ("from", "From"), ("date", "Date"), ("subject", "Subject"), ("to", "To"), ("cc", "Cc")
 )
 _FORWARDED_TYPES = frozenset({"message/rfc822", "message/global", "message/news"})
+#: Machine-readable parts read as text (RFC 3464 bounces, RFC 5965 abuse reports, RFC 8098 receipts).
+_REPORT_TYPES = frozenset({"message/delivery-status", "message/feedback-report", "message/disposition-notification",
+                           "message/global-delivery-status", "message/global-disposition-notification",
+                           "text/rfc822-headers", "message/global-headers"})
 _HTML_DROP = frozenset({"script", "style", "noscript", "template", "title"})
 _HTML_CELLS = frozenset({"td", "th"})
 _HTML_BLOCKS = frozenset({
@@ -63,8 +67,8 @@ def collect(
 ) -> None:
     """Append (kind, text) segments and attachments for ``part`` and everything in it.
 
-    Kind is "plain", "html" (raw HTML, converted only if used) or "meta"
-    (the header lines of a forwarded message).
+    Kind is "plain", "html" (raw HTML, converted only if used), "meta" (the header lines of a
+    forwarded message) or "alt" (raw HTML of an alternative to the plain text read).
     """
     if depth > MAX_DEPTH:
         ctx.note(f"MIME nesting deeper than {MAX_DEPTH} levels; inner parts skipped")
@@ -83,6 +87,11 @@ def collect(
         return
     if disposition == "attachment" or filename:
         attachments.append(_attachment(part, filename, ctype))
+        return
+    if ctype in _REPORT_TYPES:
+        text = _report_text(part, view, ctx)
+        segments.append(("plain", text))
+        ctx.text_chars += len(text)
         return
     if part.is_multipart():
         children = [c for c in part.get_payload() if isinstance(c, email.message.Message)]
@@ -110,9 +119,12 @@ def _collect_alternative(
     segments: list[tuple[str, str]],
     attachments: list[Attachment],
 ) -> None:
-    """Use the first alternative with plain text; failing that, the first with HTML."""
+    """Use the first alternative with plain text; failing that, the first with HTML. The HTML of
+    the alternatives not used is kept as "alt" segments: mailers often put a stub or a shorter
+    text in the plain part."""
     plain: list[tuple[str, str]] | None = None
     html: list[tuple[str, str]] | None = None
+    others: list[list[tuple[str, str]]] = []
     for child in children:
         found: list[tuple[str, str]] = []
         collect(child, depth + 1, ctx, found, attachments)
@@ -120,7 +132,14 @@ def _collect_alternative(
             plain = found
         elif html is None and any(kind == "html" and text.strip() for kind, text in found):
             html = found
-    segments.extend(plain if plain is not None else html or [])
+        else:
+            others.append(found)
+    if plain is None:
+        segments.extend(html or [])
+        return
+    segments.extend(plain)
+    for found in ([html] if html is not None else []) + others:
+        segments.extend(("alt", text) for kind, text in found if kind in ("html", "alt") and text.strip())
 
 
 def _collect_unsplit(
@@ -150,6 +169,22 @@ def _collect_unsplit(
     text = _decode_part(data, view.get_content_charset(), ctx, "body")
     segments.append(("html" if _LOOKS_HTML.match(text) else "plain", text))
     ctx.text_chars += len(text)
+
+
+def _report_text(part: email.message.Message, view: email.message.Message, ctx: Context) -> str:
+    """The fields of a machine-readable report part (delivery status, feedback or disposition
+    report, a bounced message's headers) as lines of text: what a user searches when chasing a
+    bounce."""
+    if not part.is_multipart():
+        return _decode_part(_payload_bytes(part, ctx), view.get_content_charset(), ctx, "report")
+    blocks = []
+    for block in part.get_payload():
+        if isinstance(block, email.message.Message):
+            fields = [f"{name}: {clean_line(decode_words(raw_header_text(str(value), name, ctx), ctx, name))}"
+                      for name, value in block.raw_items()]
+            body = block.get_payload()
+            blocks.append("\n".join(fields + ([body.strip()] if isinstance(body, str) and body.strip() else [])))
+    return "\n\n".join(b for b in blocks if b)
 
 
 def _forwarded_message(part: email.message.Message) -> email.message.Message | None:
@@ -279,27 +314,29 @@ def _size(part: email.message.Message) -> int:
         return 0
 
 
-def assemble_text(segments: list[tuple[str, str]], ctx: Context) -> tuple[str, bool]:
+def assemble_text(segments: list[tuple[str, str]], ctx: Context) -> tuple[str, bool, str]:
+    """(the text read, whether it came from HTML alone, the text of the HTML alternatives not read)."""
     has_plain = any(kind == "plain" and text.strip() for kind, text in segments)
     has_html = False
-    pieces: list[str] = []
-    total = 0
+    pieces: dict[bool, list[str]] = {False: [], True: []}
+    total = {False: 0, True: 0}
     for kind, text in segments:
-        if total > MAX_TEXT_CHARS:
-            break
-        if kind == "html":
+        is_alt = kind == "alt"
+        if total[is_alt] > MAX_TEXT_CHARS:
+            continue
+        if kind in ("html", "alt"):
             text = html_to_text(text)
-            has_html = has_html or bool(text)
+            has_html = has_html or (bool(text) and not is_alt)
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
         text = text.strip("\n").rstrip()
         if text.strip():
-            pieces.append(text)
-            total += len(text) + 2
-    joined = "\n\n".join(pieces)
+            pieces[is_alt].append(text)
+            total[is_alt] += len(text) + 2
+    joined, alternatives = "\n\n".join(pieces[False]), "\n\n".join(pieces[True])
     if len(joined) > MAX_TEXT_CHARS:
         joined = joined[:MAX_TEXT_CHARS]
         ctx.note(f"text truncated at {MAX_TEXT_CHARS} characters")
-    return joined, has_html and not has_plain
+    return joined, has_html and not has_plain, alternatives[:MAX_TEXT_CHARS]
 
 
 def html_to_text(html: str) -> str:

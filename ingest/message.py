@@ -91,6 +91,12 @@ class ParsedMessage:
     # Sent by a list or a robot (List-Id, List-Unsubscribe, Precedence: bulk/list/junk,
     # Auto-Submitted other than "no"): the linker then links it by exact address only.
     is_bulk: bool = False
+    #: The text of the HTML alternatives to the plain text in ``text`` (a multipart/alternative
+    #: whose plain part was read), for what the HTML adds (``ingest.reading``) and to show it.
+    html_text: str = ""
+    #: Set when the parser could not finish the message (the reason): only the headers that
+    #: parsed and the decoded text of its body were read, its attachments not at all.
+    partial: str | None = None
 
     def addresses(self, *roles: str) -> tuple[Address, ...]:
         """The addresses with any of ``roles`` (all roles when none given), in order."""

@@ -39,7 +39,9 @@ class Message(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(BigInteger)
-    # "ok" or "failed"; a failed message keeps its raw bytes and the reason.
+    # "ok" or "failed"; a failed message keeps its raw bytes and the reason. An "ok" message with an
+    # error was read partially (ParsedMessage.partial): its headers and text are linked and indexed,
+    # and `dossier status` and `check` report it as a parse problem.
     status: Mapped[str] = mapped_column(String(16), default="ok")
     error: Mapped[str | None] = mapped_column(Text)
     header_message_id: Mapped[str | None] = mapped_column(String(998), index=True)

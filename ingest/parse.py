@@ -16,11 +16,12 @@ import mailparser
 from mailparser.exceptions import MailParserRecursionError
 
 from .body import MAX_TEXT_CHARS, assemble_text, collect
+from .charsets import decode_bytes
 from .decoding import HEADER_LINE, Context, clean_line, decode_words, header_map, header_text, walk
 from .errors import ParseError
 from .message import Address, Attachment, ParsedMessage, Participant
 
-__all__ = ["MAX_TEXT_CHARS", "parse_message"]
+__all__ = ["MAX_FIELD_BYTES", "MAX_TEXT_CHARS", "parse_message"]
 
 log = logging.getLogger(__name__)
 # mail-parser logs a WARNING for every multipart container it walks ("Email content 'mixed'
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
 _HEADER_SCAN_LIMIT = 256 * 1024
+#: A header field longer than this is cut for parsing (RFC 5322 lines end at 998 characters; a
+#: To: of about 1,500 addresses fits): the raw bytes keep it whole.
+MAX_FIELD_BYTES = 64 * 1024
+_BASE64_LINE = re.compile(rb"^[A-Za-z0-9+/]{60,}={0,2}\r?\n", re.M)
 
 _BOM = b"\xef\xbb\xbf"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -72,7 +77,10 @@ def parse_message(raw: bytes) -> ParsedMessage:
     Tolerates a leading UTF-8 BOM, blank lines and an mbox ``From `` envelope
     line. Damage inside a message (missing boundaries, broken encoded-words,
     wrong charsets, bad dates) is recovered where possible and listed in
-    ``defects``.
+    ``defects``. A header field longer than :data:`MAX_FIELD_BYTES` is cut for
+    parsing (noted; the raw bytes keep it). A message the parser cannot finish
+    is still read as far as it can be (:func:`_read_partially`): the headers that
+    parse and the decoded text of its body, with ``partial`` saying why.
 
     Raises:
         ParseError: the bytes are not a message at all: empty input, binary
@@ -80,37 +88,124 @@ def parse_message(raw: bytes) -> ParsedMessage:
             first line is not a header field.
     """
     defects: list[str] = []
-    data = _prepare(raw, defects)
+    data = _cut_long_fields(_prepare(raw, defects), defects)
+    try:
+        return _parse(data, list(defects))
+    except MemoryError:
+        raise
+    except Exception as exc:  # RecursionError deep in the stdlib, a parser bug: read what can be read
+        log.debug("message not fully parsed, read partially", exc_info=True)
+        return _read_partially(data, defects, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+
+
+def _parse(data: bytes, defects: list[str]) -> ParsedMessage:
     msg, headers_only = _parse_tree(data, defects)
+    if headers_only:
+        return _read_partially(data, defects, "MIME nesting deeper than Python's parser can follow")
     ctx = Context(msg, defects)
     headers = header_map(msg)
 
-    subject = decode_words(header_text(headers, "subject", "Subject", ctx), ctx, "Subject")
-    subject = clean_line(subject)
-    participants = _participants(headers, ctx)
-    date, date_offset, date_source = _message_date(headers, ctx)
     segments: list[tuple[str, str]] = []
     attachments: list[Attachment] = []
-    if not headers_only:
-        collect(msg, 0, ctx, segments, attachments)
-    text, is_html_only = assemble_text(segments, ctx)
+    collect(msg, 0, ctx, segments, attachments)
+    text, is_html_only, html_text = assemble_text(segments, ctx)
     _tree_defects(msg, ctx)
+    return _with_headers(headers, ctx, text=text, is_html_only=is_html_only, html_text=html_text,
+                         attachments=tuple(attachments))
 
+
+def _with_headers(headers: dict[str, list[str]], ctx: Context, **body: object) -> ParsedMessage:
+    """The message with what its headers say and ``body`` (text and attachments)."""
+    subject = clean_line(decode_words(header_text(headers, "subject", "Subject", ctx), ctx, "Subject"))
+    date, date_offset, date_source = _message_date(headers, ctx)
     return ParsedMessage(
         message_id=_first_id(header_text(headers, "message-id", "Message-ID", ctx)),
         subject=subject,
-        participants=tuple(participants),
+        participants=tuple(_read_participants(headers, ctx)),
         date=date,
         date_offset=date_offset,
         date_source=date_source,
         in_reply_to=_first_id(header_text(headers, "in-reply-to", "In-Reply-To", ctx)),
         references=_all_ids(headers, ctx),
-        text=text,
-        is_html_only=is_html_only,
-        attachments=tuple(attachments),
         defects=tuple(dict.fromkeys(ctx.defects)),
         is_bulk=_is_bulk_mail(headers),
+        **body,  # type: ignore[arg-type]
     )
+
+
+def _read_participants(headers: dict[str, list[str]], ctx: Context) -> list[Participant]:
+    """The participants; when the address parser gives up on a field (it recurses once per nested
+    comment: thousands of unbalanced parentheses exhaust the stack), every other field still counts."""
+    try:
+        return _participants(headers, ctx)
+    except RecursionError:
+        pass
+    participants: list[Participant] = []
+    for key, label, _ in _ADDRESS_HEADERS:
+        for value in headers.get(key, ()):
+            try:
+                participants += _participants({key: [value]}, ctx)
+            except RecursionError:
+                ctx.note(f"{label}: too deeply nested to read; its addresses are left out")
+    return participants
+
+
+def _cut_long_fields(data: bytes, defects: list[str]) -> bytes:
+    """``data`` with every header field longer than :data:`MAX_FIELD_BYTES` cut at a line break
+    (after an address where it can), so that no header can make parsing fail or crawl."""
+    head_end = _HEADER_END.search(data)
+    head = data[: head_end.start() if head_end else len(data)]
+    if len(head) <= MAX_FIELD_BYTES:
+        return data
+    out: list[bytes] = []
+    field: list[bytes] = []
+
+    def flush() -> None:
+        size = sum(map(len, field))
+        if size > MAX_FIELD_BYTES:
+            kept, room = [], MAX_FIELD_BYTES
+            for line in field:
+                if len(line) > room:
+                    break
+                kept.append(line)
+                room -= len(line)
+            if not kept:  # one long line: cut it after an address
+                line = field[0][:MAX_FIELD_BYTES]
+                kept = [line[: line.rfind(b",") + 1 or len(line)]]
+            while len(kept) > 1 and not kept[-1].rstrip().endswith(b","):
+                kept.pop()  # end after a whole address, not inside one
+            kept[-1] = kept[-1].rstrip().rstrip(b",") + (b"\r\n" if field[0].endswith(b"\r\n") else b"\n")
+            name = field[0].split(b":", 1)[0].decode("ascii", "replace")
+            defects.append(f"{name}: header of {size:,} bytes cut to {sum(map(len, kept)):,} for parsing")
+            out.extend(kept)
+        else:
+            out.extend(field)
+        field.clear()
+
+    for line in head.splitlines(keepends=True):
+        if field and not line.startswith((b" ", b"\t")):
+            flush()
+        field.append(line)
+    flush()
+    return b"".join(out) + data[len(head):]
+
+
+def _read_partially(data: bytes, defects: list[str], reason: str) -> ParsedMessage:
+    """What can be read of a message the parser could not finish: each header that parses on its
+    own, and the body's bytes decoded as text (charset detected), without lines of base64."""
+    head_end = _HEADER_END.search(data)
+    head, body = (data[: head_end.start()], data[head_end.end():]) if head_end else (data, b"")
+    try:
+        msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(head + b"\n\n", headersonly=True)
+    except Exception:  # nothing of the header block parses: the text still counts
+        msg = email.message.Message()
+    ctx = Context(msg, [*defects, f"not fully parsed ({reason}); its headers and raw text are read instead"])
+    headers = header_map(msg)
+    charset = msg.get_content_charset() if not msg.is_multipart() else None
+    text = decode_bytes(_BASE64_LINE.sub(b"", body), charset, ctx.hint).text
+    text = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").splitlines()).strip()
+    return _with_headers(headers, ctx, text=text[:MAX_TEXT_CHARS], is_html_only=False, attachments=(),
+                         partial=reason)
 
 
 # --- input checks and tree ---------------------------------------------------
@@ -193,7 +288,6 @@ def _parse_tree(data: bytes, defects: list[str]) -> tuple[email.message.Message,
 
 
 def _parse_headers_only(data: bytes, defects: list[str]) -> email.message.Message:
-    defects.append("MIME nesting too deep; body not extracted")
     return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data, headersonly=True)
 
 

@@ -42,6 +42,9 @@ def store_message(
         sha256=sha,
         size=len(item.data),
         status="ok",
+        # Read partially (the parser could not finish it): stored, linked and indexed, and kept
+        # reported as a parse problem.
+        error=f"read partially: {parsed.partial}" if parsed.partial else None,
         header_message_id=(parsed.message_id or None) and parsed.message_id[:MAX_HEADER_ID],
         subject=parsed.subject,
         from_name=sender.name if sender else "",
