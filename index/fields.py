@@ -20,6 +20,11 @@ TEXT_FIELDS: dict[str, float] = {
     "attachment": 1.0,  # the file names
     "attachment_text": 1.0,
 }
+#: Text fields that hold English stems beside the words (index.analysis.stem): what a message
+#: says, not names or file names. A word looked up there also finds its other forms, weighted
+#: this much of the word itself, so exact matches rank first.
+STEMMED_FIELDS = frozenset({"subject", "body", "quoted", "attachment_text"})
+STEM_BOOST = 0.5
 #: Text fields whose text is stored: snippets are cut from them.
 STORED_TEXT_FIELDS = ("subject", "body", "quoted", "sender", "attachment", "attachment_text")
 #: Exact-value fields (lower-cased, several values each), matched whole or by prefix/pattern.

@@ -24,6 +24,7 @@ from .engine import Engine, EngineWriter, Feed, OnCommitted, Page, StoredHit, Wr
 from .errors import IndexLockedError, SearchIndexError
 from .fields import (
     KEYWORD_FIELDS,
+    STEMMED_FIELDS,
     STORED_ONLY_FIELDS,
     STORED_TEXT_FIELDS,
     TEXT_FIELDS,
@@ -50,13 +51,11 @@ CHILD_COMMIT_EVERY = 1000
 
 
 def make_schema() -> Schema:
-    analyzer = text_analyzer()
-
     def text(name: str) -> TEXT:
         boost = TEXT_FIELDS[name]
         # Multi-token terms (CJK bigrams, e-mail parts) must match contiguously.
-        field = TEXT(analyzer=analyzer, stored=name in STORED_TEXT_FIELDS, field_boost=boost,
-                     multitoken_query="phrase")
+        field = TEXT(analyzer=text_analyzer(stems=name in STEMMED_FIELDS), stored=name in STORED_TEXT_FIELDS,
+                     field_boost=boost, multitoken_query="phrase")
         field.format = IndexPositions(field_boost=boost)  # the same postings, written faster
         return field
 
@@ -130,7 +129,7 @@ class _Feed(WriterFeed):
 
 class WhooshEngine(Engine):
     name = "whoosh"
-    schema_version = 1
+    schema_version = 2  # 2: English stems beside the words (issue 18)
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
@@ -288,7 +287,7 @@ def _compile_filter(node: p.Plan | None) -> Query | None:
 
 def _compile(node: p.Plan) -> Query:
     if isinstance(node, p.Term):
-        return Term(node.field, node.text)
+        return Term(node.field, node.text, boost=node.boost)
     if isinstance(node, p.Phrase):
         return Phrase(node.field, list(node.words))
     if isinstance(node, p.Prefix):

@@ -3,11 +3,12 @@ alternatives, bounce and abuse reports, messages the parser cannot finish."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ENGINES, Dossier
+from tests.conftest import ENGINES, Dossier, make_message
 from tests.ingest.recall_mail import abuse_report, alternative, bounce, huge_to, related_in_alternative_in_mixed
 
 pytestmark = pytest.mark.parametrize("engine", ENGINES)
@@ -87,3 +88,40 @@ def test_a_message_read_partially_is_findable_and_reported(archive: Dossier):
     check = archive.json("check")
     assert check["clean"] and check["read_partially"] == 1
     assert "read partially: MIME nesting deeper" in archive.run("show", "<deep@acme-industrial.com>").stdout
+
+
+@pytest.fixture
+def word_forms(dossier: Dossier, tmp_path: Path) -> Dossier:
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    mails = {
+        "exact": ("Payment due", "Please find the invoice attached, and the offer.", 1),
+        "plural": ("Payment due", "Please find the invoices attached, and the quotations.", 2),
+        "list": ("Price list", "Our price list for 2025.", 3),
+        "lists": ("Catalogue", "Both price lists are attached.", 4),
+        "zh": ("报价单", "请查收报价单。", 5),
+    }
+    for name, (subject, body, day) in mails.items():
+        (folder / f"{name}.eml").write_bytes(make_message(
+            subject=subject, body=body, message_id=f"<{name}@forms>", date=datetime(2025, 3, day, tzinfo=timezone.utc)))
+    dossier.json("import", folder)
+    return dossier
+
+
+def test_a_word_finds_its_other_english_forms_exact_ones_first(word_forms: Dossier):
+    assert ids(word_forms, "invoice") == {"exact@forms", "plural@forms"}
+    assert ids(word_forms, "invoices") == {"exact@forms", "plural@forms"}
+    assert ids(word_forms, "quotation") == {"plural@forms"}
+    ranked = [h["message_id"] for h in word_forms.json("search", "invoices", "--sort", "relevance")]
+    assert ranked == ["plural@forms", "exact@forms"]
+    ranked = [h["message_id"] for h in word_forms.json("search", "invoice", "--sort", "relevance")]
+    assert ranked == ["exact@forms", "plural@forms"]
+    hit = word_forms.json("search", "invoice", "--from", "alice@example.org", "--since", "2025-03-02")[0]
+    assert "**invoices**" in hit["snippet"]
+
+
+def test_phrases_prefixes_and_chinese_stay_exact(word_forms: Dossier):
+    assert ids(word_forms, '"price lists"') == {"lists@forms"}
+    assert ids(word_forms, '"price list"') == {"list@forms"}
+    assert ids(word_forms, "invoices*") == {"plural@forms"}
+    assert ids(word_forms, "报价单") == {"zh@forms"}
