@@ -31,7 +31,7 @@ STORED_TEXT_FIELDS = ("subject", "body", "quoted", "sender", "attachment", "atta
 KEYWORD_FIELDS = ("from_addr", "to_addr", "cc_addr", "addr", "domain", "customer", "folder", "account", "lang",
                   "flag")
 #: Values stored for result rows, never searched.
-STORED_ONLY_FIELDS = ("attachment_text_names", "quote_terms", "quote_files", "amounts")
+STORED_ONLY_FIELDS = ("attachment_text_names", "quote_terms", "quote_files", "amounts", "traits")
 #: Fields a bare word is looked up in.
 DEFAULT_FIELDS = ("subject", "body", "quoted", "sender", "recipients", "attachment", "attachment_text")
 #: Separates the texts of a message's attachments in the stored ``attachment_text`` field.
@@ -88,4 +88,6 @@ def stored_values(doc: Document) -> dict[str, list[str]]:
         "quote_terms": list(doc.quote_terms),
         "quote_files": list(doc.quote_files),
         "amounts": list(doc.amounts),
+        # What relevance ranking weighs beside the words (index.searching): bulk mail, a customer's.
+        "traits": (["bulk"] if doc.is_bulk else []) + (["customer"] if doc.customers else []),
     }

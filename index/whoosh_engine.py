@@ -37,7 +37,7 @@ from .whoosh_patches import Or, speed_up
 
 INDEX_NAME = "messages"
 #: A field every index of the current schema has (an older index lacks it: reindex).
-_NEWEST_FIELD = "attachment_text"
+_NEWEST_FIELD = "traits"
 #: Segments an index may have before a lazy commit merges the small ones.
 MAX_SEGMENTS = 10
 #: Documents between the commits of a run in this process (each makes them searchable).
@@ -171,8 +171,8 @@ class WhooshEngine(Engine):
                 ) from exc
         if _NEWEST_FIELD not in self._ix.schema:
             raise SearchIndexError(
-                f"the search index at {self.path} was built by an older Dossier and lacks attachment "
-                "text, quotes and languages; run `dossier reindex` to rebuild it"
+                f"the search index at {self.path} was built by an older Dossier and lacks what this one "
+                "indexes (word forms, ranking traits); run `dossier reindex` to rebuild it"
             )
         return self._ix
 

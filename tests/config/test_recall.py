@@ -125,3 +125,36 @@ def test_phrases_prefixes_and_chinese_stay_exact(word_forms: Dossier):
     assert ids(word_forms, '"price list"') == {"list@forms"}
     assert ids(word_forms, "invoices*") == {"plural@forms"}
     assert ids(word_forms, "报价单") == {"zh@forms"}
+
+
+@pytest.fixture
+def ranked(team: Dossier, tmp_path: Path) -> Dossier:
+    folder = tmp_path / "ranked"
+    folder.mkdir()
+    team.run("customers", "add", "Acme Industrial", "--domain", "acme-industrial.com")
+
+    def mail(name: str, sender: str, body: str, day: int, *extra: bytes) -> None:
+        raw = make_message(subject="Spring update", sender=sender, body=body, message_id=f"<{name}@rank>",
+                           date=datetime(2025, 3, day, tzinfo=timezone.utc))
+        (folder / f"{name}.eml").write_bytes(b"".join(extra) + raw)
+
+    # Each pair is imported in the order the ranking must undo (equal scores keep the engine's order).
+    mail("a-newsletter", "News <news@lists.example>", "The marsh valve catalogue is out.", 20,
+         b"List-Unsubscribe: <mailto:unsubscribe@lists.example>\n")
+    mail("b-customer", "Buyer <buyer@acme-industrial.com>", "The marsh valve catalogue is out.", 10)
+    mail("c-older", "Buyer <buyer@acme-industrial.com>", "Need the heron pump drawing.", 2)
+    mail("d-newer", "Buyer <buyer@acme-industrial.com>", "Need the heron pump drawing.", 3)
+    mail("quoting", "Buyer <buyer@acme-industrial.com>", "Thanks.\n\nOn Monday, Anna wrote:\n> egret flange", 12)
+    mail("saying", "Buyer <buyer@acme-industrial.com>", "The egret flange is late.", 11)
+    team.json("import", folder)
+    return team
+
+
+def relevance(d: Dossier, query: str) -> list[str]:
+    return [hit["message_id"].split("@")[0] for hit in d.json("search", query, "--sort", "relevance")]
+
+
+def test_relevance_puts_a_customers_own_mail_over_bulk_new_text_over_quoted_and_newer_first(ranked: Dossier):
+    assert relevance(ranked, "marsh valve catalogue") == ["b-customer", "a-newsletter"]
+    assert relevance(ranked, "heron pump drawing") == ["d-newer", "c-older"]
+    assert relevance(ranked, "egret flange") == ["saying", "quoting"]
