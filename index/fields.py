@@ -31,7 +31,7 @@ STORED_TEXT_FIELDS = ("subject", "body", "quoted", "sender", "attachment", "atta
 KEYWORD_FIELDS = ("from_addr", "to_addr", "cc_addr", "addr", "domain", "customer", "folder", "account", "lang",
                   "flag")
 #: Values stored for result rows, never searched.
-STORED_ONLY_FIELDS = ("attachment_text_names", "quote_terms", "quote_files", "amounts", "traits")
+STORED_ONLY_FIELDS = ("attachment_text_names", "quote_terms", "quote_files", "amounts")
 #: Fields a bare word is looked up in.
 DEFAULT_FIELDS = ("subject", "body", "quoted", "sender", "recipients", "attachment", "attachment_text")
 #: Separates the texts of a message's attachments in the stored ``attachment_text`` field.
@@ -67,7 +67,7 @@ def keyword_lists(doc: Document) -> dict[str, list[str]]:
         "account": list(doc.accounts),
         "lang": list(doc.languages),
         "flag": (["attachment"] if doc.attachments or doc.attachment_count else [])
-        + (["quote"] if doc.is_quote else []),
+        + (["quote"] if doc.is_quote else []) + (["bulk"] if doc.is_bulk else []),
     }
 
 
@@ -88,6 +88,10 @@ def stored_values(doc: Document) -> dict[str, list[str]]:
         "quote_terms": list(doc.quote_terms),
         "quote_files": list(doc.quote_files),
         "amounts": list(doc.amounts),
-        # What relevance ranking weighs beside the words (index.searching): bulk mail, a customer's.
-        "traits": (["bulk"] if doc.is_bulk else []) + (["customer"] if doc.customers else []),
     }
+
+
+def traits_of(is_bulk: bool, has_customers: bool) -> list[str]:
+    """What relevance ranking weighs beside the words (index.searching), as every engine gives it in
+    a hit's ``traits`` field: "bulk" (list or robot mail), "customer" (linked to a customer)."""
+    return (["bulk"] if is_bulk else []) + (["customer"] if has_customers else [])

@@ -37,6 +37,7 @@ from .fields import (
     keyword_terms,
     stored_values,
     text_values,
+    traits_of,
 )
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,8 @@ def _document(doc: Document, seq: int) -> tantivy.Document:
     for name, values in keyword_lists(doc).items():
         for term in keyword_terms(values):
             out.add_text(name, term)
-    out.add_bytes(_EXTRA, json.dumps(stored_values(doc), ensure_ascii=False).encode())
+    extra = {**stored_values(doc), "traits": traits_of(doc.is_bulk, bool(doc.customers))}
+    out.add_bytes(_EXTRA, json.dumps(extra, ensure_ascii=False).encode())
     return out
 
 
@@ -160,7 +162,7 @@ class TantivyWriter(EngineWriter):
 
 class TantivyEngine(Engine):
     name = "tantivy"
-    schema_version = 2  # 2: English stems beside the words (issue 18)
+    schema_version = 1
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)

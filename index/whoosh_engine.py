@@ -31,13 +31,14 @@ from .fields import (
     keyword_lists,
     stored_values,
     text_values,
+    traits_of,
 )
 from .whoosh_analysis import IndexPositions, text_analyzer
 from .whoosh_patches import Or, speed_up
 
 INDEX_NAME = "messages"
 #: A field every index of the current schema has (an older index lacks it: reindex).
-_NEWEST_FIELD = "traits"
+_NEWEST_FIELD = "attachment_text"
 #: Segments an index may have before a lazy commit merges the small ones.
 MAX_SEGMENTS = 10
 #: Documents between the commits of a run in this process (each makes them searchable).
@@ -129,7 +130,7 @@ class _Feed(WriterFeed):
 
 class WhooshEngine(Engine):
     name = "whoosh"
-    schema_version = 2  # 2: English stems beside the words (issue 18)
+    schema_version = 1
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
@@ -171,8 +172,8 @@ class WhooshEngine(Engine):
                 ) from exc
         if _NEWEST_FIELD not in self._ix.schema:
             raise SearchIndexError(
-                f"the search index at {self.path} was built by an older Dossier and lacks what this one "
-                "indexes (word forms, ranking traits); run `dossier reindex` to rebuild it"
+                f"the search index at {self.path} was built by an older Dossier and lacks attachment "
+                "text, quotes and languages; run `dossier reindex` to rebuild it"
             )
         return self._ix
 
@@ -225,7 +226,8 @@ class WhooshEngine(Engine):
         with self._searcher(ix) as searcher:
             results = searcher.search(_compile(query), **kwargs)
             hits = tuple(
-                StoredHit(id=hit["id"], score=float(hit.score or 0.0), date=hit.get("date"), fields=hit.fields())
+                StoredHit(id=hit["id"], score=float(hit.score or 0.0), date=hit.get("date"),
+                          fields=_fields(hit.fields()))
                 for hit in results[offset:]
             )
             return Page(hits=hits, total=len(results))
@@ -270,6 +272,12 @@ class WhooshEngine(Engine):
     def close(self) -> None:
         self._close_kept()
         self._ix = None
+
+
+def _fields(stored: dict) -> dict:
+    """A hit's stored fields, with its ranking traits read from its keywords (stored by Whoosh)."""
+    flags = str(stored.get("flag") or "").split(",")
+    return {**stored, "traits": traits_of("bulk" in flags, bool(str(stored.get("customer") or "").strip()))}
 
 
 # --- plans compiled to Whoosh queries ---------------------------------------------------------

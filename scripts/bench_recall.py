@@ -111,6 +111,26 @@ def _top10(archive: Archive, cases: list[tuple[str, str, datetime, str]]) -> dic
     return out
 
 
+def _recall_cases(parsed, rng: random.Random) -> list[tuple[str, str]]:
+    """("html alternative", a word only the HTML version holds) and ("word form", another English
+    form of a word of the message's text that the message does not hold itself)."""
+    from ingest.reading import html_adds
+
+    plain = {w.lower() for w in _WORD.findall(parsed.text + " " + parsed.subject)}
+    out = []
+    html_only = sorted({w for w in _WORD.findall(html_adds(parsed.html_text, parsed.text)) if w.lower() not in plain})
+    if html_only:
+        out.append(("html alternative", rng.choice(html_only)))
+    forms = []
+    for word in sorted(w for w in plain if len(w) >= 5 and w.isalpha()):
+        other = word[:-1] if word.endswith("s") and not word.endswith("ss") else word + "s"
+        if other not in plain:
+            forms.append(other)
+    if forms:
+        out.append(("word form", rng.choice(forms)))
+    return out
+
+
 def _terms(text: str, rng: random.Random, count: int) -> list[str]:
     words = [w for w in _WORD.findall(text) if w not in _OPERATORS]
     runs = _CJK_RUN.findall(text)
@@ -221,6 +241,7 @@ def main() -> int:
         ).all()
         cases: list[tuple[str, str, datetime, str]] = []  # (source, term, date, sha)
         pairs: list[tuple[str, str, datetime, str]] = []
+        more_rng = random.Random(args.seed + 18)
         extract_seconds = 0.0
         attachments = 0
         for message in picked:
@@ -237,6 +258,11 @@ def main() -> int:
             for source, text in sources.items():
                 for term in _terms(text, rng, args.terms):
                     cases.append((source, term, message.date, message.sha256))
+            # Text that reached no index before issue 18: words only an HTML alternative holds, and
+            # another English form of a word the message says (its own form absent). Drawn with a
+            # generator of their own, so the cases above stay those of earlier runs.
+            for source, term in _recall_cases(parsed, more_rng):
+                cases.append((source, term, message.date, message.sha256))
             # What a person recalls: the subject, or what the message itself says (not what it quotes).
             for source, text in (("subject pair", parsed.subject), ("new text pair", split_reply(parsed.text)[0])):
                 pair = _pair(text, rng)
