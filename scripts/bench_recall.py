@@ -123,8 +123,12 @@ def _recall_cases(parsed, rng: random.Random) -> list[tuple[str, str]]:
         out.append(("html alternative", rng.choice(html_only)))
     forms = []
     for word in sorted(w for w in plain if len(w) >= 5 and w.isalpha()):
-        other = word[:-1] if word.endswith("s") and not word.endswith("ss") else word + "s"
-        if other not in plain:
+        # A regular plural or singular: "invoices" -> "invoice", "quotation" -> "quotations".
+        if word.endswith("s"):
+            other = None if word.endswith(("ss", "us", "is")) else word[:-1]
+        else:
+            other = None if word.endswith(("x", "z", "y", "ch", "sh")) else word + "s"
+        if other and other not in plain:
             forms.append(other)
     if forms:
         out.append(("word form", rng.choice(forms)))
