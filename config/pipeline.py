@@ -82,10 +82,14 @@ class ImportReport:
     stored: int = 0
     duplicates: int = 0
     failed: int = 0
+    partial: int = 0  # stored, but read partially (see ParsedMessage.partial)
     linked: int = 0
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
+    partials: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason): read partially
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # files a source could not read
+    #: What a source noticed that makes a count doubtful (an mbox whose messages seem run together).
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (origin, note)
 
     def summary(self) -> dict:
         return {
@@ -93,9 +97,11 @@ class ImportReport:
             "stored": self.stored,
             "duplicates": self.duplicates,
             "failed": self.failed,
+            "partial": self.partial,
             "linked": self.linked,
             "seconds": round(self.seconds, 3),
             "unreadable": len(self.unreadable),
+            "warnings": len(self.warnings),
         }
 
 
@@ -195,6 +201,7 @@ class Importer:
         written = self.archive.raw.put_many([item.data for item in items])
         stored = [(item, sha) for item, (sha, _) in zip(items, written, strict=True)]
         self.report.seen += len(stored)
+        self.report.warnings += [(item.origin, note) for item in items for note in item.notes]
         documents, ids, relinked = _import_batch(self.archive, stored, self.account, self.directory, self.report,
                                                  with_batch)
         self._stale |= relinked
@@ -282,6 +289,10 @@ def _store(session: Session, item: RawItem, sha: str, outcome: _Read, now: datet
         report.failures.append((item.origin, outcome.error))
         return store_failed(session, item, sha, now, outcome.error)
     report.stored += 1
+    if outcome.parsed.partial:
+        report.partial += 1
+        report.partials.append((item.origin, outcome.parsed.partial))
+        log.warning("read %s partially: %s", item.origin, outcome.parsed.partial)
     return store_message(session, item, sha, outcome.parsed, outcome.reading, now)
 
 
@@ -298,7 +309,8 @@ def _document(message: Message, parsed: ParsedMessage, reading: Reading, custome
         reading,
         date=message.date,
         customers=customers,
-        folders=[c.folder for c in message.copies],
+        # Gmail labels are searched as folders, as a Gmail label is a folder over IMAP.
+        folders=[c.folder for c in message.copies] + [label for c in message.copies for label in c.labels or ()],
         accounts=[c.account for c in message.copies],
     )
 

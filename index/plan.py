@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from . import query as q
-from .analysis import query_words
+from .analysis import STEM_MARK, query_words, stem
 from .errors import QueryError
-from .fields import DEFAULT_FIELDS, keyword_term
+from .fields import DEFAULT_FIELDS, STEM_BOOST, STEMMED_FIELDS, keyword_term
 
 
 @dataclass(frozen=True)
 class Term:
     field: str
     text: str
+    boost: float = 1.0  # of its score (an English stem's alternative counts less than the word)
 
 
 @dataclass(frozen=True)
@@ -84,15 +85,28 @@ Leaf = Term | Phrase | Prefix | Wildcard | DateSpan
 
 
 def _text(fieldname: str, text: str, *, is_prefix: bool = False) -> Plan | None:
-    """``text`` in one text field: a term, a phrase of its tokens or a prefix."""
+    """``text`` in one text field: a term, a phrase of its tokens or a prefix. A lone English word
+    in a field holding stems also matches its other forms (a phrase, a prefix and Chinese do not)."""
     words = query_words(text)
     if not words:
         return None
     if is_prefix and len(words) == 1:
         return Prefix(fieldname, words[0])
     if len(words) == 1:
-        return Term(fieldname, words[0])
+        return _word(fieldname, words[0])
     return Phrase(fieldname, tuple(words))
+
+
+def _word(fieldname: str, word: str) -> Plan:
+    """The word itself, or any word with its stem: "invoice" finds "invoices" (indexed beside it as
+    "~invoic") and "prices" finds "price" (whose stem is itself, so it has no stem term)."""
+    stemmed = stem(word) if fieldname in STEMMED_FIELDS else None
+    if stemmed is None:
+        return Term(fieldname, word)
+    forms = [Term(fieldname, word), Term(fieldname, STEM_MARK + stemmed, STEM_BOOST)]
+    if stemmed != word and stem(stemmed) == stemmed:
+        forms.append(Term(fieldname, stemmed, STEM_BOOST))
+    return Or(tuple(forms))
 
 
 def _any_field(fields: Iterable[str], text: str, is_prefix: bool = False) -> Plan:

@@ -66,15 +66,19 @@ def import_command(paths: tuple[Path, ...], account: str, as_json: bool) -> None
     else:
         s = report.summary()
         rate = s["seen"] / s["seconds"] if s["seconds"] else 0.0
+        partly = f" ({s['partial']} read partially, their text searchable)" if s["partial"] else ""
         click.echo(
-            f"{s['seen']} messages seen: {s['stored']} stored, {s['duplicates']} already archived, "
+            f"{s['seen']} messages seen: {s['stored']} stored{partly}, {s['duplicates']} already archived, "
             f"{s['failed']} failed to parse (kept), {s['linked']} linked to customers "
             f"in {s['seconds']:.1f} s ({rate:.0f}/s)"
         )
-        for origin, reason in report.failures[:20]:
-            click.echo(f"  failed: {origin}: {reason}")
-        if len(report.failures) > 20:
-            click.echo(f"  … and {len(report.failures) - 20} more (see `dossier status`)")
+        problems = [("failed", o, r) for o, r in report.failures] + [("partial", o, r) for o, r in report.partials]
+        for kind, origin, reason in problems[:20]:
+            click.echo(f"  {kind}: {origin}: {reason}")
+        if len(problems) > 20:
+            click.echo(f"  … and {len(problems) - 20} more (see `dossier status`)")
+    for origin, note in report.warnings:
+        click.echo(f"warning: {origin}: {note}", err=True)
     for origin, reason in report.unreadable:
         click.echo(f"unreadable: {origin}: {reason}", err=True)
     if report.unreadable:
@@ -92,7 +96,8 @@ def status_command(as_json: bool) -> None:
         emit_json(data)
         return
     click.echo(f"Archive     {data['data_dir']} ({data['data_dir_bytes'] / 1e6:.1f} MB)")
-    click.echo(f"Messages    {data['messages']} ({data['failed']} failed to parse, kept raw)")
+    partly = f"; {data['partial']} read partially, their text searchable" if data["partial"] else ""
+    click.echo(f"Messages    {data['messages']} ({data['failed']} failed to parse, kept raw{partly})")
     click.echo(f"Customers   {data['customers']}")
     click.echo(f"Linked      {data['linked']} messages; {data['unlinked']} unlinked; {data['internal']} internal")
     fresh = "up to date" if data["pending_index"] == 0 else f"{data['pending_index']} waiting (run `dossier reindex`)"
@@ -103,7 +108,10 @@ def status_command(as_json: bool) -> None:
         click.echo(f"warning: the index holds {data['index_documents']} messages but {data['indexed']} are "
                    "recorded as indexed; run `dossier reindex`", err=True)
     for failure in failures:
-        click.echo(f"  failed {failure['id']}: {failure['error']}")
+        if failure["partial"]:
+            click.echo(f"  partial {failure['id']}: {failure['error'].removeprefix('read partially: ')}")
+        else:
+            click.echo(f"  failed {failure['id']}: {failure['error']}")
     if data["sync"]:
         click.echo("Sync")
     for row in data["sync"]:
@@ -180,6 +188,10 @@ def check_command(repair: bool, as_json: bool) -> None:
         verdict = "clean" if report.is_clean else f"{s['problems']} problems remain"
         click.echo(f"Checked {s['messages']} messages, {s['blobs']} raw blobs, {s['index_documents']} index "
                    f"documents, {s['links']} links: {verdict}" + (f", {s['repaired']} repaired" if repair else ""))
+        if s["failed_to_parse"] or s["read_partially"]:
+            click.echo(f"Parse problems: {s['failed_to_parse']} messages failed to parse, {s['read_partially']} "
+                       "were read partially (their headers and text are searchable); the raw bytes of both are "
+                       "kept (`dossier status` lists them)")
         if not report.is_clean and not repair:
             click.echo("run `dossier check --repair` to fix what can be fixed", err=True)
     if not report.is_clean:

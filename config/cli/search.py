@@ -115,8 +115,10 @@ def _local_date(view: dict) -> str:
 @click.command("show")
 @click.argument("message_id")
 @click.option("--raw", is_flag=True, help="Print the exact raw bytes as stored.")
+@click.option("--html", "as_html", is_flag=True,
+              help="Print the text of the message's HTML version instead of its plain text.")
 @archive_options
-def show_command(message_id: str, raw: bool) -> None:
+def show_command(message_id: str, raw: bool, as_html: bool) -> None:
     """Show one message (by the id search prints, or its Message-ID header)."""
     if raw:
         sys.stdout.buffer.write(config.read_raw_message(open_archive(), message_id))
@@ -124,6 +126,8 @@ def show_command(message_id: str, raw: bool) -> None:
         return
     view = ask("message", id=message_id)
     lines = [f"Id:       {view['id']}  ({view['sha256']})"]
+    if view["status"] == "ok" and view["error"]:
+        lines.append(f"Status:   {view['error']} (the text below is the body as it stands)")
     if view["status"] != "ok":
         lines.append(f"Status:   failed to parse: {view['error']}")
         lines.append(f"Folders:  {', '.join(view['folders'])}")
@@ -143,13 +147,17 @@ def show_command(message_id: str, raw: bool) -> None:
     if view["message_id"]:
         lines.append(f"Message-ID: {view['message_id']}")
     lines.append(f"Folders:  {', '.join(view['folders'])}")
+    if view["labels"]:
+        lines.append(f"Labels:   {', '.join(view['labels'])}")
     lines.append(f"Customers: {', '.join(view['customers']) or '-'}")
     for a in view["attachments"]:
         status = a["text_status"]
         text = f"; text {status}" if status and status != "ok" else ""
         lines.append(f"Attachment: {a['filename'] or '(unnamed)'} ({a['content_type']}, {a['size']} bytes{text})")
     lines.append("")
-    lines.append(view["text"].rstrip())
+    if as_html and not view["html_text"] and not view["is_html_only"]:
+        click.echo(f"message {view['id']} has no HTML version; its plain text follows", err=True)
+    lines.append((view["html_text"] if as_html and view["html_text"] else view["text"]).rstrip())
     click.echo(safe("\n".join(lines)))
 
 

@@ -96,7 +96,7 @@ class MessageView(Record):
     id: str
     sha256: str
     status: str  # "ok" or "failed"
-    error: str | None
+    error: str | None  # why it failed; on an "ok" message, that it was read only partially
     folders: tuple[str, ...]  # "account:folder" of every copy
     date: datetime | None  # UTC
     date_offset: int | None  # the sender's UTC offset, minutes
@@ -111,6 +111,9 @@ class MessageView(Record):
     customers: tuple[str, ...] = ()
     attachments: tuple[AttachmentView, ...] = ()
     text: str = ""
+    labels: tuple[str, ...] = ()  # Gmail labels of its copies
+    html_text: str = ""  # the text of its HTML version, where it has one beside the plain text
+    is_html_only: bool = False
 
 
 def _people(addresses: Sequence[Address]) -> tuple[Person, ...]:
@@ -151,6 +154,9 @@ def read_message(archive: Archive, ident: str, *, scope: Scope | None = None) ->
             attachments=tuple(AttachmentView(a.filename, a.content_type, a.size, status)
                               for a, status in zip(parsed.attachments, statuses, strict=True)),
             text=parsed.text,
+            labels=tuple(dict.fromkeys(label for c in message.copies for label in c.labels or ())),
+            html_text=parsed.html_text,
+            is_html_only=parsed.is_html_only,
         )
 
 

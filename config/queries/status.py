@@ -16,7 +16,7 @@ from linker import Customer, Link
 from ..archive import Archive, count_pending
 from .records import Record, field
 
-#: Failed messages ``dossier status`` lists by name.
+#: Messages that failed to parse or were read partially that ``dossier status`` lists by name.
 FAILURES_SHOWN = 10
 
 
@@ -36,8 +36,12 @@ class FolderSync(Record):
 
 @dataclass(frozen=True)
 class FailedMessage(Record):
+    """A message that failed to parse, or (``partial``) was read only partly: its headers that
+    parsed and its body as text are searchable."""
+
     id: str
     error: str | None
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class ArchiveStatus(Record):
 
     messages: int
     failed: int
+    partial: int  # read partially: stored "ok" with the reason in ``error``
     customers: int
     linked: int
     unlinked: int
@@ -74,6 +79,7 @@ def archive_status(archive: Archive) -> ArchiveStatus:
         return ArchiveStatus(
             messages=count(Message.status == "ok"),
             failed=count(Message.status == "failed"),
+            partial=count(Message.status == "ok", Message.error.is_not(None)),
             customers=session.scalar(select(func.count()).select_from(Customer)) or 0,
             linked=count(Message.status == "ok", Message.id.in_(linked_ids)),
             unlinked=count(Message.status == "ok", Message.is_internal.is_(False), Message.id.not_in(linked_ids)),
@@ -92,10 +98,13 @@ def archive_status(archive: Archive) -> ArchiveStatus:
             data_dir=str(archive.settings.data_dir),
             data_dir_bytes=_dir_size(archive.settings.data_dir),
             sync=_sync_status(session),
-            failures=tuple(FailedMessage(sha[:SHORT_ID_LENGTH], error) for sha, error in session.execute(
-                select(Message.sha256, Message.error).where(Message.status == "failed")
-                .order_by(Message.id).limit(FAILURES_SHOWN)
-            )),
+            failures=tuple(
+                FailedMessage(sha[:SHORT_ID_LENGTH], error, partial=status != "failed")
+                for sha, status, error in session.execute(
+                    select(Message.sha256, Message.status, Message.error).where(Message.error.is_not(None))
+                    .order_by(Message.id).limit(FAILURES_SHOWN)
+                )
+            ),
         )
 
 
