@@ -6,7 +6,7 @@ from .lazy import lazy_exports
 # touches: the message tables load SQLAlchemy's ORM (about 0.3 s), the parser mail-parser,
 # BeautifulSoup and charset-normalizer (about 0.15 s); `dossier --help` needs none of them.
 _EXPORTS = {
-    "bodies": ("InlinePart", "attachment_data", "html_body", "inline_part"),
+    "display": ("InlinePart", "attachment_data", "html_body", "inline_part"),
     "clock": ("utcnow",),
     "errors": ("IngestError", "ParseError", "RawStoreError", "SourceError"),
     "extract": ("AttachmentText", "ExtractLimits", "extract_attachments"),

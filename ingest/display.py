@@ -1,6 +1,6 @@
 """A message's HTML body and its inline parts (``cid:`` images), read from the raw bytes for display.
 
-The parser (``parse.py``) reads a message for archiving and search and keeps only its text; a
+The parser (``parse.py`` and ``body.py``) reads a message for archiving and search and keeps only its text; a
 reader who wants to see an HTML mail as it was sent needs its HTML part, which this module finds
 again in the stored bytes. It only reads: sanitizing the HTML is the front end's job.
 """
