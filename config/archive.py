@@ -6,17 +6,19 @@ do not load the parser and its libraries.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from ingest import Message, RawStore
 
-from .client import resume_collector
 from .db import check_url, make_engine, make_sessionmaker
 from .identity import check_before_connecting, establish_identity
+from .runtime import resume_collector
 from .settings import Settings, raw_store_key
 
 if TYPE_CHECKING:
@@ -88,3 +90,44 @@ def count_pending(session: Session) -> int:
     return session.scalar(
         select(func.count()).select_from(Message).where(Message.status == "ok", Message.indexed_at.is_(None))
     ) or 0
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+class KeptArchive:
+    """An archive a server keeps open between requests, opened afresh after the config file
+    changed or a rebuild swapped the index directory (a kept searcher would go on reading the old
+    one). Safe to share between threads."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._archive: Archive | None = None
+        self._key: tuple | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Archive:
+        from .settings import load_settings
+
+        index = _stamp(self.settings.index_path)
+        key = (_stamp(self.settings.config_path), index and index[0])
+        with self._lock:
+            if self._archive is None or key != self._key:
+                if self._archive is not None:
+                    # Connections still checked out by another request finish their work first.
+                    self._archive.close()
+                    self._archive = None
+                settings = load_settings(self.settings.data_dir, self.settings.config_path)
+                self._archive, self._key = Archive(settings), key
+            return self._archive
+
+    def close(self) -> None:
+        with self._lock:
+            if self._archive is not None:
+                self._archive.close()
+                self._archive = None

@@ -48,6 +48,10 @@ class CheckReport:
     blobs: int = 0
     index_documents: int = 0
     links: int = 0
+    #: Parse problems, reported but not findings (nothing repairs them; the raw bytes are kept):
+    #: messages that failed to parse, and those read partially (their headers and text indexed).
+    failed_to_parse: int = 0
+    read_partially: int = 0
     findings: list[Finding] = field(default_factory=list)
     bad_blobs: set[str] = field(default_factory=set)  # missing or corrupt: nothing can be re-derived
 
@@ -67,6 +71,8 @@ class CheckReport:
             "blobs": self.blobs,
             "index_documents": self.index_documents,
             "links": self.links,
+            "failed_to_parse": self.failed_to_parse,
+            "read_partially": self.read_partially,
             "problems": len(self.problems),
             "repaired": sum(f.repaired for f in self.findings),
             "findings": [f.as_dict() for f in self.findings],
@@ -109,10 +115,12 @@ def _short(sha: str) -> str:
 def _check_raw_store(archive: Archive, report: CheckReport, repair: bool, progress: Progress) -> None:
     """Every row's blob exists and hashes right; every blob has a row; no partial blob is left."""
     with archive.sessions() as session:
-        rows = session.execute(select(Message.sha256, Message.status).order_by(Message.id)).all()
+        rows = session.execute(select(Message.sha256, Message.status, Message.error).order_by(Message.id)).all()
     report.messages = len(rows)
+    report.failed_to_parse = sum(status != "ok" for _, status, _ in rows)
+    report.read_partially = sum(status == "ok" and error is not None for _, status, error in rows)
     known = set()
-    for sha, _status in progress(rows):
+    for sha, _status, _ in progress(rows):
         known.add(sha)
         try:
             archive.raw.get(sha)  # reads, decompresses and verifies the hash

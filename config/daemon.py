@@ -7,8 +7,9 @@ each under the archive's write lock, so a manual ``dossier sync`` waits for a ru
 vice versa. SIGTERM/SIGINT stop the scheduler; a sync in flight finishes the batch it is
 committing, stops at the next batch boundary, and the daemon exits 0.
 
-While it runs, it also answers the CLI's read-only commands on the data directory's socket
-(``serve.py``), from a thread of its own, so a search need not wait for a job.
+While it runs, it also answers read operations (a search, a message, a customer's dossier …)
+on the data directory's socket (``serve.py``), from a thread of its own, so a search need not
+wait for a job; with ``[web] listen`` it serves the web front end too (``config.web``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .archive import Archive
 from .db import check_url
 from .lock import claim, daemon_lock, running_daemons, uses_database_locks, write_lock
 from .nodes import Heartbeat, other_live_nodes, run_once
-from .serve import CommandServer
+from .serve import QueryServer
 from .settings import ConfigError, Settings, load_settings
 from .sync import LogProgress, sync
 
@@ -209,6 +210,17 @@ def build_scheduler(settings: Settings, node: str):
     return scheduler
 
 
+def _start_web(settings: Settings):
+    """The web front end in a thread of the daemon, when ``[web] listen`` asks for it."""
+    if not settings.web_listen:
+        return None
+    from .settings import parse_listen
+    from .web import start_web
+
+    host, port = parse_listen(settings.web_listen)
+    return start_web(settings, host, port)
+
+
 def run_daemon(settings: Settings, *, log_format: str = "json", verbosity: int = 0) -> None:
     """Run until SIGTERM/SIGINT. Raises ConfigError when another daemon serves this data
     directory, or when another node serves the archive and the index is not one all nodes share."""
@@ -220,7 +232,7 @@ def run_daemon(settings: Settings, *, log_format: str = "json", verbosity: int =
             _refuse_unshared_index(archive)
             scheduler = build_scheduler(settings, archive.node)
             STOP.clear()
-            server = CommandServer(settings)
+            server = QueryServer(settings)
 
             def stop(signum, _frame) -> None:
                 log.info("received %s, stopping after the batch in flight", signal.Signals(signum).name,
@@ -259,7 +271,7 @@ def _refuse_unshared_index(archive: Archive) -> None:
             f"{DATABASE_ENGINE}`")
 
 
-def _serve(settings: Settings, scheduler, server: CommandServer, node: str) -> None:
+def _serve(settings: Settings, scheduler, server: QueryServer, node: str) -> None:
     scheduler.start(paused=True)
     # Accounts removed from the config must not keep their stored schedules.
     wanted = {f"sync:{a.name}" for a in settings.accounts} | {NIGHTLY_ID}
@@ -268,13 +280,17 @@ def _serve(settings: Settings, scheduler, server: CommandServer, node: str) -> N
             scheduler.remove_job(job.id)
     scheduler.resume()
     serving = server.start()
+    web = _start_web(settings)
     log.info("daemon started", extra={
         "event": "started", "data_dir": str(settings.data_dir), "node": node,
-        "accounts": [a.name for a in settings.accounts], "nightly": settings.nightly, "serving": serving})
+        "accounts": [a.name for a in settings.accounts], "nightly": settings.nightly, "serving": serving,
+        "web": settings.web_listen or None})
     try:
         while not STOP.wait(1.0):
             pass
     finally:
         server.stop()
+        if web is not None:
+            web.stop()
     scheduler.shutdown(wait=True)
     log.info("daemon stopped", extra={"event": "stopped"})

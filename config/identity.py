@@ -129,7 +129,7 @@ def establish_identity(settings: Settings, engine: Engine) -> str:
             raise ConfigError(f"{belongs}, but {where} holds no archive; set [database] url in {settings.config_path} "
                               "(or DOSSIER_DATABASE_URL) to that archive's database")
         # A new archive gets an id; an archive whose database lost it (made before identities, or
-        # downgraded below revision 0005) takes the one its data directory and raw store name.
+        # downgraded below revision 0006) takes the one its data directory and raw store name.
         identity = _claim(engine, raw, named.pop() if named else uuid.uuid4().hex)
     archive, raw_store = identity
     if node is not None and node.archive != archive:

@@ -89,11 +89,6 @@ class NodeState:
     holds: tuple[str, ...]
     is_alive: bool  # a daemon that beat within ALIVE
 
-    def as_json(self) -> dict:
-        return {"id": self.id, "host": self.host, "data_dir": self.data_dir, "daemon_pid": self.pid,
-                "heartbeat": self.heartbeat_at.isoformat() + "+00:00" if self.heartbeat_at else None,
-                "holds": list(self.holds), "alive": self.is_alive}
-
 
 def node_states(session: Session, now: datetime | None = None,
                 running: Callable[[list[str]], set[str] | None] = lambda nodes: None) -> list[NodeState]:

@@ -83,10 +83,14 @@ class ImportReport:
     stored: int = 0
     duplicates: int = 0
     failed: int = 0
+    partial: int = 0  # stored, but read partially (see ParsedMessage.partial)
     linked: int = 0
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
+    partials: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason): read partially
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # files a source could not read
+    #: What a source noticed that makes a count doubtful (an mbox whose messages seem run together).
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (origin, note)
 
     def summary(self) -> dict:
         return {
@@ -94,9 +98,11 @@ class ImportReport:
             "stored": self.stored,
             "duplicates": self.duplicates,
             "failed": self.failed,
+            "partial": self.partial,
             "linked": self.linked,
             "seconds": round(self.seconds, 3),
             "unreadable": len(self.unreadable),
+            "warnings": len(self.warnings),
         }
 
 
@@ -203,8 +209,9 @@ class Importer:
         written = self.archive.raw.put_many([item.data for item in items])
         stored = [(item, sha) for item, (sha, _) in zip(items, written, strict=True)]
         self.report.seen += len(stored)
+        self.report.warnings += [(item.origin, note) for item in items for note in item.notes]
         for attempt in range(_CONCURRENT_ATTEMPTS):
-            before = replace(self.report, failures=list(self.report.failures))
+            before = replace(self.report, failures=list(self.report.failures), partials=list(self.report.partials))
             try:
                 documents, ids, relinked = _import_batch(self.archive, stored, self.account, self.directory,
                                                          self.report, with_batch)
@@ -317,6 +324,10 @@ def _store(session: Session, item: RawItem, sha: str, outcome: _Read, now: datet
         report.failures.append((item.origin, outcome.error))
         return store_failed(session, item, sha, now, outcome.error)
     report.stored += 1
+    if outcome.parsed.partial:
+        report.partial += 1
+        report.partials.append((item.origin, outcome.parsed.partial))
+        log.warning("read %s partially: %s", item.origin, outcome.parsed.partial)
     return store_message(session, item, sha, outcome.parsed, outcome.reading, now)
 
 
@@ -333,7 +344,8 @@ def _document(message: Message, parsed: ParsedMessage, reading: Reading, custome
         reading,
         date=message.date,
         customers=customers,
-        folders=[c.folder for c in message.copies],
+        # Gmail labels are searched as folders, as a Gmail label is a folder over IMAP.
+        folders=[c.folder for c in message.copies] + [label for c in message.copies for label in c.labels or ()],
         accounts=[c.account for c in message.copies],
     )
 
@@ -427,13 +439,16 @@ def reindex(archive: Archive, progress: Progress = no_progress, *, engine: str |
     Raises SearchIndexError (the live index unchanged) when the new index falls short.
     """
     started = utcnow()
+    # What the rebuild covers is told by id, not by time: ids only grow, while the clock can be
+    # set back (a message "stored in the future" would otherwise be left out of the new index).
     with archive.sessions() as session:
+        last_id = session.scalar(select(func.max(Message.id))) or 0
         expected = session.scalar(select(func.count()).select_from(Message).where(
-            Message.status == "ok", Message.stored_at <= started)) or 0
+            Message.status == "ok", Message.id <= last_id)) or 0
 
     def documents() -> Iterator[tuple[int, Document]]:
         with archive.sessions() as session:
-            ids = session.scalars(select(Message.id).where(Message.status == "ok", Message.stored_at <= started)
+            ids = session.scalars(select(Message.id).where(Message.status == "ok", Message.id <= last_id)
                                   .order_by(Message.id)).all()
             for start in range(0, len(ids), 500):
                 chunk = session.scalars(select(Message).where(Message.id.in_(ids[start:start + 500]))).all()
@@ -450,10 +465,10 @@ def reindex(archive: Archive, progress: Progress = no_progress, *, engine: str |
     count = archive.index.rebuild((doc for _, doc in progress(documents())), engine=engine, verify=verify)
     with archive.sessions.begin() as session:
         session.execute(
-            update(Message).where(Message.status == "ok", Message.stored_at <= started).values(indexed_at=started)
+            update(Message).where(Message.status == "ok", Message.id <= last_id).values(indexed_at=started)
         )
         # Stored while the rebuild ran: an import may have indexed them into the index just replaced.
-        session.execute(update(Message).where(Message.stored_at > started).values(indexed_at=None))
+        session.execute(update(Message).where(Message.id > last_id).values(indexed_at=None))
     index_pending(archive)
     return count
 

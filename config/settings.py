@@ -6,21 +6,33 @@ import base64
 import json
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .client import data_dir_from_env
+from .runtime import CONFIG_NAME, DB_NAME, INDEX_DIR, RAW_DIR, locate, loose_permissions  # noqa: F401 (API)
 
-CONFIG_NAME = "dossier.toml"
-DB_NAME = "dossier.db"
-INDEX_DIR = "index"
-RAW_DIR = "raw"
 TEMPLATE = Path(__file__).with_name("dossier.example.toml")
 
 
 class ConfigError(Exception):
-    """The configuration or data directory is wrong; the message says how to fix it."""
+    """Root of the errors ``config`` raises: the configuration, the data directory or what a
+    command asked for is wrong; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    """An account's ``[accounts.oauth]`` table (over its provider's preset): how ``dossier accounts
+    authorize`` signs in and how the stored grant is refreshed."""
+
+    kind: str  # "microsoft" (msal) or "google" (google-auth-oauthlib)
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)  # Google's installed-app secret (not confidential)
+    scopes: tuple[str, ...] = ()
+    authority: str = ""  # microsoft: https://login.microsoftonline.com/<tenant>
+    auth_uri: str = ""  # google
+    token_uri: str = ""  # google
+    ca_file: str = ""  # a CA to trust for the identity provider (a private one)
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,11 @@ class AccountSettings:
     ca_file: str = ""
     interval: float = 15.0  # minutes between scheduled syncs
     timeout: float = 60.0  # seconds
+    provider: str = ""  # the preset it was filled from (config/data/providers.toml)
+    auth: str = "password"  # password | xoauth2 | oauthbearer
+    token_command: str = ""  # prints an OAuth2 access token
+    oauth: OAuthSettings | None = None  # for `dossier accounts authorize` and its stored grant
+    owner: str = ""  # the rep whose mailbox it is: their scope in the web front end includes its mail
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,10 @@ class Settings:
     raw_dir: str = ""  # [raw_store] path: a raw store outside the data directory (shared by several nodes)
     #: Where ``database_url`` came from, for error messages ("DOSSIER_DATABASE_URL", "… [database] url").
     database_source: str = ""
+    dormant_days: int = 90  # [customers] dormant_days: no mail for this long and a customer is dormant
+    web_listen: str = ""  # [web] listen: "HOST:PORT" the daemon serves the web front end on ("" = not)
+    web_proxies: tuple[str, ...] = ()  # [web] proxies: addresses whose X-Forwarded-* headers are believed
+    web_timezone: str = ""  # [web] timezone: the zone pages show times in ("" = the server's)
 
     def account(self, name: str) -> AccountSettings:
         for account in self.accounts:
@@ -83,21 +104,6 @@ class Settings:
         return Path(self.raw_dir) if self.raw_dir else self.data_dir / RAW_DIR
 
 
-def locate(data_dir: Path | None = None, config_path: Path | None = None, *,
-           environ: Mapping[str, str] | None = None, cwd: str | None = None) -> tuple[Path, Path]:
-    """The data directory (absolute) and config file that ``data_dir`` and ``config_path`` name;
-    the defaults from ``environ``, relative names from ``cwd`` (this process's by default)."""
-
-    def here(path: Path) -> Path:
-        path = path.expanduser()
-        return Path(cwd, path) if cwd and not path.is_absolute() else path
-
-    if data_dir is None:
-        data_dir = Path(data_dir_from_env(os.environ if environ is None else environ))
-    data_dir = here(Path(data_dir)).resolve()
-    return data_dir, here(Path(config_path)) if config_path else data_dir / CONFIG_NAME
-
-
 # section -> key -> (type, default)
 _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "database": {"url": (str, ""), "read_url": (str, "")},
@@ -111,6 +117,8 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "daemon": {"nightly": (str, "30 2 * * *")},
     "raw_store": {"key_env": (str, ""), "key_file": (str, ""), "path": (str, "")},
     "index": {"engine": (str, "tantivy")},
+    "customers": {"dormant_days": (int, 90)},
+    "web": {"listen": (str, ""), "proxies": (list, []), "timezone": (str, "")},
 }
 
 # [[accounts]] key -> (type, default); name, host and username are required.
@@ -128,8 +136,16 @@ _ACCOUNT_KEYS: dict[str, tuple[type | tuple[type, ...], object]] = {
     "ca_file": (str, ""),
     "interval": ((int, float), 15.0),
     "timeout": ((int, float), 60.0),
+    "provider": (str, ""),
+    "auth": (str, "password"),
+    "token_command": (str, ""),
+    "oauth": (dict, {}),
+    "owner": (str, ""),
 }
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_AUTH = ("password", "xoauth2", "oauthbearer")
+_OAUTH_KEYS = {"kind": str, "client_id": str, "client_secret": str, "scopes": list, "authority": str,
+               "auth_uri": str, "token_uri": str, "ca_file": str}
 
 
 def _accounts(raw: object, path: Path) -> tuple[AccountSettings, ...]:
@@ -146,9 +162,10 @@ def _accounts(raw: object, path: Path) -> tuple[AccountSettings, ...]:
                 raise ConfigError(f"{where}: {key} has the wrong type")
             if kind is list and not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{where}: {key} must be a list of strings")
+        table = _with_preset(table, where)
         for key in ("name", "host", "username"):
             if not str(table.get(key, "")).strip():
-                raise ConfigError(f"{where}: {key} is required")
+                raise ConfigError(f"{where}: {key} is required" + (" (or a provider)" if key == "host" else ""))
         name = table["name"].strip()
         where = f"{path}: account {name!r}"
         if name in {a.name for a in accounts}:
@@ -162,7 +179,13 @@ def _accounts(raw: object, path: Path) -> tuple[AccountSettings, ...]:
                 "127.0.0.1; use ssl or starttls"
             )
         secrets = [k for k in ("password_env", "password_command", "password") if table.get(k)]
-        if not secrets:
+        oauth = _oauth(table, where)
+        if table["auth"] != "password":
+            _check_oauth_secret(table, secrets, oauth, where)
+        elif table.get("token_command"):
+            raise ConfigError(f"{where}: token_command gives an OAuth2 token; set auth = \"xoauth2\" (or "
+                              "\"oauthbearer\") with it, or use password_env / password_command for a password")
+        elif not secrets:
             raise ConfigError(f"{where}: give password_env (an environment variable) or password_command")
         if len(secrets) > 1:
             raise ConfigError(f"{where}: give only one of {', '.join(secrets)}")
@@ -187,8 +210,58 @@ def _accounts(raw: object, path: Path) -> tuple[AccountSettings, ...]:
             ca_file=str(Path(table["ca_file"]).expanduser()) if table.get("ca_file") else "",
             interval=float(table.get("interval", 15.0)),
             timeout=float(table.get("timeout", 60.0)),
+            provider=str(table.get("provider", "")).lower(),
+            auth=table["auth"],
+            token_command=table.get("token_command", ""),
+            oauth=oauth,
+            owner=" ".join(table.get("owner", "").split()),
         ))
     return tuple(accounts)
+
+
+def _with_preset(table: dict, where: str) -> dict:
+    from .providers import UnknownProvider, apply_preset
+
+    try:
+        table = apply_preset(table)
+    except UnknownProvider as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if table["auth"] not in _AUTH:
+        raise ConfigError(f"{where}: auth must be one of {', '.join(_AUTH)}, not {table['auth']!r}")
+    return table
+
+
+def _oauth(table: dict, where: str) -> OAuthSettings | None:
+    raw = table.get("oauth") or {}
+    if not raw:
+        return None
+    for key, value in raw.items():
+        if key not in _OAUTH_KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r} in oauth; known keys: {', '.join(_OAUTH_KEYS)}")
+        if not isinstance(value, _OAUTH_KEYS[key]) or (key == "scopes" and not all(isinstance(v, str) for v in value)):
+            raise ConfigError(f"{where}: oauth {key} has the wrong type")
+    if raw.get("kind") not in ("microsoft", "google"):
+        raise ConfigError(f"{where}: oauth kind must be \"microsoft\" or \"google\" (or set a provider)")
+    return OAuthSettings(
+        kind=raw["kind"], client_id=raw.get("client_id", ""), client_secret=raw.get("client_secret", ""),
+        scopes=tuple(raw.get("scopes", ())), authority=raw.get("authority", ""), auth_uri=raw.get("auth_uri", ""),
+        token_uri=raw.get("token_uri", ""),
+        ca_file=str(Path(raw["ca_file"]).expanduser()) if raw.get("ca_file") else "",
+    )
+
+
+def _check_oauth_secret(table: dict, secrets: list[str], oauth: OAuthSettings | None, where: str) -> None:
+    if secrets:
+        raise ConfigError(
+            f"{where}: {secrets[0]} gives a password, but auth = {table['auth']!r} signs in with an OAuth2 token; "
+            "use token_command or `dossier accounts authorize`, or set auth = \"password\""
+        )
+    if not table.get("token_command") and oauth is None:
+        raise ConfigError(
+            f"{where}: auth = {table['auth']!r} needs an access token: give token_command (a command printing one), "
+            "or a provider with OAuth2 (gmail, microsoft) or an [accounts.oauth] table, then run "
+            f"`dossier accounts authorize {table['name'].strip()}`"
+        )
 
 
 def _private(path: Path) -> bool:
@@ -240,12 +313,58 @@ def _validate(raw: dict, path: Path) -> dict:
             values[section][key] = value
     if values["import"]["batch_size"] < 1:
         raise ConfigError(f"{path}: [import] batch_size must be at least 1")
+    if values["customers"]["dormant_days"] < 1:
+        raise ConfigError(f"{path}: [customers] dormant_days must be at least 1")
+    _check_web(values["web"], path)
     from index import ENGINES
 
     if values["index"]["engine"] not in ENGINES:
         raise ConfigError(f"{path}: [index] engine must be one of {', '.join(ENGINES)}, "
                           f"not {values['index']['engine']!r}")
     return values
+
+
+def check_config(text: str, path: Path) -> None:
+    """Check a config's text as :func:`load_settings` would read it from ``path``. Raises ConfigError."""
+    import tomllib
+
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    _validate(raw, path)
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8400`` for IPv6) as host and port. Raises ValueError."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not HOST:PORT")
+    return host, int(port)
+
+
+def _check_web(web: dict, path: Path) -> None:
+    if web["listen"]:
+        try:
+            parse_listen(web["listen"])
+        except ValueError:
+            raise ConfigError(f'{path}: [web] listen must be HOST:PORT, like "127.0.0.1:8400"') from None
+    import ipaddress
+
+    for proxy in web["proxies"]:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(f"{path}: [web] proxies: {proxy!r} is not an IP address or network") from None
+    if web["timezone"]:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(web["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f'{path}: [web] timezone {web["timezone"]!r} is not a time zone; '
+                              'write one like "Asia/Shanghai"') from None
 
 
 def load_settings(data_dir: Path | None = None, config_path: Path | None = None) -> Settings:
@@ -286,6 +405,10 @@ def load_settings(data_dir: Path | None = None, config_path: Path | None = None)
         read_url=str(values["database"]["read_url"]),
         raw_dir=str(Path(raw_dir).expanduser().resolve()) if raw_dir else "",
         database_source=source,
+        dormant_days=int(values["customers"]["dormant_days"]),
+        web_listen=values["web"]["listen"].strip(),
+        web_proxies=tuple(values["web"]["proxies"]),
+        web_timezone=values["web"]["timezone"],
     )
 
 
@@ -381,6 +504,23 @@ def init_data_dir(
     return config_path
 
 
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a temporary file, private to the owner,
+    flushed to disk and renamed into place). Raises OSError."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")  # mkstemp: mode 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def check_writable(data_dir: Path) -> None:
     """Raise ConfigError unless the data directory can be written."""
     if not os.access(data_dir, os.W_OK | os.X_OK):
@@ -388,17 +528,3 @@ def check_writable(data_dir: Path) -> None:
             f"the data directory {data_dir} is not writable; fix its permissions "
             f"(chmod u+rwx {data_dir}) or use another --data-dir"
         )
-
-
-def loose_permissions(data_dir: Path) -> list[Path]:
-    """The data directory, database, config, index and raw store when group or others can read
-    or enter them (empty when all are private)."""
-    loose = []
-    for path in (data_dir, data_dir / DB_NAME, data_dir / CONFIG_NAME, data_dir / INDEX_DIR, data_dir / RAW_DIR):
-        try:
-            mode = path.stat().st_mode
-        except OSError:
-            continue
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            loose.append(path)
-    return loose

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -45,8 +44,10 @@ from ingest.imap import (
 
 from .archive import Archive
 from .lock import claim
+from .oauth import run_secret_command, token_source
 from .pipeline import Importer, index_pending
-from .settings import AccountSettings, ConfigError
+from .providers import presets
+from .settings import AccountSettings, ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -65,36 +66,47 @@ def resolve_password(account: AccountSettings) -> str:
             )
         return value
     if account.password_command:
-        try:
-            done = subprocess.run(account.password_command, shell=True, capture_output=True, timeout=60)
-        except subprocess.TimeoutExpired:
-            raise ConfigError(f"account {account.name!r}: password_command did not finish in 60 s") from None
-        if done.returncode != 0:
-            reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise ConfigError(
-                f"account {account.name!r}: password_command failed (exit {done.returncode}"
-                + (f": {reason[0][:200]}" if reason else "") + ")"
-            )
-        value = done.stdout.decode("utf-8", "replace").rstrip("\r\n")
-        if not value:
-            raise ConfigError(f"account {account.name!r}: password_command printed nothing")
-        return value
+        return run_secret_command(account.name, "password_command", account.password_command)
     return account.password
 
 
-def imap_account(account: AccountSettings) -> ImapAccount:
+def imap_account(settings: Settings, account: AccountSettings) -> ImapAccount:
+    """How to reach and sign in to ``account``: its password, or OAuth2 access tokens from its
+    token_command or stored grant (renewed once when the server refuses one)."""
+    if account.auth == "password":
+        secret, renew = (lambda: resolve_password(account)), None
+    else:
+        tokens = token_source(settings, account)
+        secret, renew = tokens.token, tokens.renew
     return ImapAccount(
         name=account.name,
         host=account.host,
         port=account.port,
         username=account.username,
-        password=lambda: resolve_password(account),
+        password=secret,
         security=account.security,
         ca_file=account.ca_file or None,
         folders=account.folders,
         exclude=account.exclude_folders,
         timeout=account.timeout,
+        auth=account.auth,
+        renew=renew,
+        login_hint=login_hint(account),
     )
+
+
+def login_hint(account: AccountSettings) -> str:
+    """What to check after the server refused the account's login, for where its secret comes from."""
+    if account.auth != "password":
+        if account.token_command:
+            return ("check that token_command prints a current access token issued for this username with "
+                    "IMAP access")
+        return (f"check that username is the mailbox you signed in as; `dossier accounts authorize {account.name}` "
+                "signs in again")
+    preset = presets().get(account.provider)
+    if preset is None:
+        return ""
+    return f"check the username and the password; {preset.title} wants {preset.secret}"
 
 
 # ---------------------------------------------------------------------------- reports, progress
@@ -270,9 +282,10 @@ class _LazyImporter:
 def _sync_account(archive, importer, account, only, progress, should_stop, retries, backoff, report, where) -> None:
     done: set[str] = set()
     attempt = 0
+    imap = imap_account(archive.settings, account)  # one token source for every reconnection of the pass
     while True:
         try:
-            with ImapConnection(imap_account(account)) as connection:
+            with ImapConnection(imap) as connection:
                 chosen = choose_folders(connection.list_folders(), account.folders, account.exclude_folders)
                 if only:
                     chosen = choose_folders(chosen, only) or _missing(account, only)

@@ -11,7 +11,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
-__all__ = ["index_positions", "iter_tokens", "normalize_text", "query_words"]
+__all__ = ["STEM_MARK", "index_positions", "iter_tokens", "normalize_text", "query_words", "stem"]
+
+#: Starts the extra term an English word's stem is indexed as, beside the word itself ("invoices"
+#: at a position, "~invoic" at the same one): no token holds this character, so a stem never
+#: matches a word, a prefix or a phrase.
+STEM_MARK = "~"
 
 
 def normalize_text(s: str) -> str:
@@ -26,7 +31,9 @@ def normalize_text(s: str) -> str:
     return _normalize(s)[0]
 
 
-def iter_tokens(value: str, *, unigrams: bool = True, offsets: bool = True) -> Iterator[tuple[str, int, int, int]]:
+def iter_tokens(
+    value: str, *, unigrams: bool = True, offsets: bool = True, stems: bool = False
+) -> Iterator[tuple[str, int, int, int]]:
     """``(term, position, start, end)`` of every token of ``value``, in one regex pass.
 
     * Text is folded as ``normalize_text`` does; ``start``/``end`` always refer to the
@@ -44,7 +51,10 @@ def iter_tokens(value: str, *, unigrams: bool = True, offsets: bool = True) -> I
       and "单USD" finds "报价单USD". The price, on Chinese-only text: about 40% more index and
       slower indexing; and a one-character CJK token inside a phrase matches a little loosely
       ("USD价" also finds "USD报价").
-    * No stop words, no stemming.
+    * ``stems`` (what an index holds for the fields of :data:`index.fields.STEMMED_FIELDS`): an
+      English word whose stem differs from it is followed by :data:`STEM_MARK` + its stem at
+      the same position (``invoices`` -> ``invoices``, ``~invoic``; see :func:`stem`).
+    * No stop words.
     """
     text, folded_map = _normalize(value)
     want = offsets
@@ -62,7 +72,10 @@ def iter_tokens(value: str, *, unigrams: bool = True, offsets: bool = True) -> I
         run = match.group(1)
         if run is None or len(run) == 1:
             # A word, or a CJK run of one character: one token.
-            yield (match.group(), pos, *span(match.start(), match.end()))
+            word = match.group()
+            yield (word, pos, *span(match.start(), match.end()))
+            if stems and (stemmed := _stem_term(word)) is not None:
+                yield (stemmed, pos, *span(match.start(), match.end()))
             pos += 1
             continue
         base = match.start()
@@ -84,12 +97,13 @@ def query_words(value: str) -> list[str]:
     return [term for term, _, _, _ in iter_tokens(value, unigrams=False, offsets=False)]
 
 
-def index_positions(value: str, unigrams: bool = True) -> dict[str, list[int]]:
+def index_positions(value: str, unigrams: bool = True, stems: bool = False) -> dict[str, list[int]]:
     """Each term's positions, exactly as :func:`iter_tokens` yields them, in first-seen order
     (what an index writer records; one loop without tuples per token)."""
     text, _ = _normalize(value)
     poses: dict[str, list[int]] = {}
     pos = 0
+    stem_term = _stem_term if stems else None
     for match in _tables().token.finditer(text):
         run = match.group(1)
         if run is None or len(run) == 1:
@@ -98,6 +112,11 @@ def index_positions(value: str, unigrams: bool = True) -> dict[str, list[int]]:
                 poses[word].append(pos)
             else:
                 poses[word] = [pos]
+            if stem_term is not None and (stemmed := stem_term(word)) is not None:
+                if stemmed in poses:
+                    poses[stemmed].append(pos)
+                else:
+                    poses[stemmed] = [pos]
             pos += 1
             continue
         last = len(run) - 1
@@ -115,6 +134,37 @@ def index_positions(value: str, unigrams: bool = True) -> dict[str, list[int]]:
             else:
                 poses[word] = [pos - 1]
     return poses
+
+
+def stem(word: str) -> str | None:
+    """The English stem of ``word`` (a folded token: Snowball's English stemmer, PyStemmer), or
+    None for what is not stemmed: anything but 3 or more ASCII letters ("quotations" -> "quotat",
+    "报价", "po4500" and "fob" -> None when the stem is the word itself is still the stem)."""
+    if len(word) < 3 or not word.isascii() or not word.isalpha():
+        return None
+    found = _STEMS.get(word)
+    if found is None:
+        if len(_STEMS) > _STEM_CACHE:
+            _STEMS.clear()
+        found = _STEMS[word] = _stemmer().stemWord(word)
+    return found
+
+
+def _stem_term(word: str) -> str | None:
+    """The marked stem term indexed beside ``word``, or None when its stem is the word itself."""
+    found = stem(word)
+    return None if found is None or found == word else STEM_MARK + found
+
+
+_STEMS: dict[str, str] = {}
+_STEM_CACHE = 200_000
+
+
+@cache
+def _stemmer():
+    import Stemmer  # PyStemmer: Snowball's C stemmers
+
+    return Stemmer.Stemmer("english")
 
 
 #: What Whoosh pickled into every existing Whoosh index's table of contents by this module's

@@ -45,6 +45,7 @@ class Document:
     quote_files: tuple[str, ...] = ()
     amounts: tuple[str, ...] = ()
     attachment_count: int = 0  # named or not
+    is_bulk: bool = False  # list or robot mail (ParsedMessage.is_bulk): ranks below a customer's own
 
     @property
     def is_quote(self) -> bool:
@@ -120,4 +121,5 @@ def build_document(
         quote_terms=reading.quote_terms,
         quote_files=reading.quote_files,
         amounts=reading.amounts,
+        is_bulk=parsed.is_bulk,
     )

@@ -10,7 +10,7 @@ from .document import Document
 #: Quoted replies and signatures count this much of new text.
 QUOTED_BOOST = 0.3
 TEXT_FIELDS: dict[str, float] = {
-    "subject": 2.0,
+    "subject": 3.0,  # what a message is about: a word there beats one in a long body (scripts/bench_recall.py)
     "body": 1.0,
     "quoted": QUOTED_BOOST,
     "sender": 1.5,
@@ -20,6 +20,11 @@ TEXT_FIELDS: dict[str, float] = {
     "attachment": 1.0,  # the file names
     "attachment_text": 1.0,
 }
+#: Text fields that hold English stems beside the words (index.analysis.stem): what a message
+#: says, not names or file names. A word looked up there also finds its other forms, weighted
+#: this much of the word itself, so exact matches rank first.
+STEMMED_FIELDS = frozenset({"subject", "body", "quoted", "attachment_text"})
+STEM_BOOST = 0.5
 #: Text fields whose text is stored: snippets are cut from them.
 STORED_TEXT_FIELDS = ("subject", "body", "quoted", "sender", "attachment", "attachment_text")
 #: Exact-value fields (lower-cased, several values each), matched whole or by prefix/pattern.
@@ -62,7 +67,7 @@ def keyword_lists(doc: Document) -> dict[str, list[str]]:
         "account": list(doc.accounts),
         "lang": list(doc.languages),
         "flag": (["attachment"] if doc.attachments or doc.attachment_count else [])
-        + (["quote"] if doc.is_quote else []),
+        + (["quote"] if doc.is_quote else []) + (["bulk"] if doc.is_bulk else []),
     }
 
 
@@ -84,3 +89,9 @@ def stored_values(doc: Document) -> dict[str, list[str]]:
         "quote_files": list(doc.quote_files),
         "amounts": list(doc.amounts),
     }
+
+
+def traits_of(is_bulk: bool, has_customers: bool) -> list[str]:
+    """What relevance ranking weighs beside the words (index.searching), as every engine gives it in
+    a hit's ``traits`` field: "bulk" (list or robot mail), "customer" (linked to a customer)."""
+    return (["bulk"] if is_bulk else []) + (["customer"] if has_customers else [])

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from . import query as q
-from .analysis import query_words
+from .analysis import STEM_MARK, query_words, stem
 from .errors import QueryError
-from .fields import DEFAULT_FIELDS
+from .fields import DEFAULT_FIELDS, STEM_BOOST, STEMMED_FIELDS, keyword_term
 
 
 @dataclass(frozen=True)
 class Term:
     field: str
     text: str
+    boost: float = 1.0  # of its score (an English stem's alternative counts less than the word)
 
 
 @dataclass(frozen=True)
@@ -84,15 +85,28 @@ Leaf = Term | Phrase | Prefix | Wildcard | DateSpan
 
 
 def _text(fieldname: str, text: str, *, is_prefix: bool = False) -> Plan | None:
-    """``text`` in one text field: a term, a phrase of its tokens or a prefix."""
+    """``text`` in one text field: a term, a phrase of its tokens or a prefix. A lone English word
+    in a field holding stems also matches its other forms (a phrase, a prefix and Chinese do not)."""
     words = query_words(text)
     if not words:
         return None
     if is_prefix and len(words) == 1:
         return Prefix(fieldname, words[0])
     if len(words) == 1:
-        return Term(fieldname, words[0])
+        return _word(fieldname, words[0])
     return Phrase(fieldname, tuple(words))
+
+
+def _word(fieldname: str, word: str) -> Plan:
+    """The word itself, or any word with its stem: "invoice" finds "invoices" (indexed beside it as
+    "~invoic") and "prices" finds "price" (whose stem is itself, so it has no stem term)."""
+    stemmed = stem(word) if fieldname in STEMMED_FIELDS else None
+    if stemmed is None:
+        return Term(fieldname, word)
+    forms = [Term(fieldname, word), Term(fieldname, STEM_MARK + stemmed, STEM_BOOST)]
+    if stemmed != word and stem(stemmed) == stemmed:
+        forms.append(Term(fieldname, stemmed, STEM_BOOST))
+    return Or(tuple(forms))
 
 
 def _any_field(fields: Iterable[str], text: str, is_prefix: bool = False) -> Plan:
@@ -192,10 +206,19 @@ def _has_text(node: q.Node) -> bool:
 
 
 def request_filter(
-    customer_ids: tuple[int, ...] | None, from_address: str | None, since: datetime | None, until: datetime | None
+    customer_ids: tuple[int, ...] | None, from_address: str | None, since: datetime | None, until: datetime | None,
+    *, within: tuple[tuple[int, ...], tuple[str, ...]] | None = None,
 ) -> Plan | None:
-    """What the options beside the query restrict to (they never count in relevance)."""
+    """What the options beside the query restrict to (they never count in relevance); ``within``
+    (customer ids, account names) is a reader's scope: the mail of those customers or accounts."""
     parts: list[Plan] = []
+    if within is not None:
+        ids, accounts = within
+        allowed = [Term("customer", str(i)) for i in sorted(ids)]
+        allowed += [Term("account", keyword_term(a)) for a in sorted(accounts) if keyword_term(a)]
+        if not allowed:
+            return Nothing()
+        parts.append(allowed[0] if len(allowed) == 1 else Or(tuple(allowed)))
     if customer_ids is not None:
         if not customer_ids:
             return Nothing()  # a customer with no mail: nothing can match

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from heapq import nlargest
 
 from . import plan as p
-from .analysis import iter_tokens, normalize_text
+from .analysis import STEM_MARK, iter_tokens, normalize_text, stem
 from .fields import ATTACHMENT_SEPARATOR
 
 #: Characters around a match in a snippet.
@@ -33,17 +33,20 @@ _BETWEEN = " … "
 @dataclass(frozen=True)
 class Leaves:
     """Per snippet field, the words of each positive leaf of the query (a prefix as its one
-    word), and what marks a token: its term among ``words`` or starting with a ``prefixes``."""
+    word, a stem as its start), and what marks a token: its term among ``words``, starting with a
+    ``prefixes``, or with its English stem among ``stems``."""
 
     by_field: Mapping[str, list[tuple[str, ...]]]
     words: Mapping[str, frozenset[str]]
     prefixes: Mapping[str, tuple[str, ...]]
+    stems: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 def query_leaves(plan: p.Plan) -> Leaves:
     by_field: dict[str, list[tuple[str, ...]]] = {}
     words: dict[str, set[str]] = {}
     prefixes: dict[str, list[str]] = {}
+    stems: dict[str, set[str]] = {}
     for leaf in p.positive_leaves(plan):
         fieldname = getattr(leaf, "field", None)
         if fieldname not in SNIPPET_FIELDS:
@@ -51,6 +54,11 @@ def query_leaves(plan: p.Plan) -> Leaves:
         if isinstance(leaf, p.Phrase):
             found = leaf.words
             words.setdefault(fieldname, set()).update(leaf.words)
+        elif isinstance(leaf, p.Term) and leaf.text.startswith(STEM_MARK):
+            stemmed = leaf.text[len(STEM_MARK):]
+            stems.setdefault(fieldname, set()).add(stemmed)
+            # A stem is the start of its words but for its last letter ("happi" for "happy").
+            found = (stemmed[:-1] if len(stemmed) > 3 else stemmed,)
         elif isinstance(leaf, p.Term):
             found = (leaf.text,)
             words.setdefault(fieldname, set()).add(leaf.text)
@@ -63,7 +71,7 @@ def query_leaves(plan: p.Plan) -> Leaves:
         if found:
             by_field.setdefault(fieldname, []).append(found)
     return Leaves(by_field, {f: frozenset(w) for f, w in words.items()},
-                  {f: tuple(x) for f, x in prefixes.items()})
+                  {f: tuple(x) for f, x in prefixes.items()}, {f: frozenset(x) for f, x in stems.items()})
 
 
 # --- which text, and where in it ----------------------------------------------------------
@@ -186,7 +194,8 @@ def make_snippet(fields: Mapping[str, object], leaves: Leaves) -> tuple[str, str
                 if name != "attachment_text" and not found:
                     continue
             marked = highlight(_trim(_window(text, words, positions), words),
-                               leaves.words.get(name, frozenset()), leaves.prefixes.get(name, ()))
+                               leaves.words.get(name, frozenset()), leaves.prefixes.get(name, ()),
+                               leaves.stems.get(name, frozenset()))
             if marked:
                 return marked, _LABELS[name], tuple(matched)
     body = " ".join(str(fields.get("body") or "")[:SNIPPET_CHARS * 4].split())
@@ -203,12 +212,13 @@ class _Token:
         self.text, self.start, self.end, self.matched = text, start, end, matched
 
 
-def _marked_tokens(text: str, words: frozenset[str], prefixes: tuple[str, ...]):
+def _marked_tokens(text: str, words: frozenset[str], prefixes: tuple[str, ...], stems: frozenset[str] = frozenset()):
     """Every token of ``text`` as indexed, matched ones that touch or overlap merged into one
     (a CJK word's bigrams); a matched token right after a merged run stays on its own."""
     run: _Token | None = None
     for term, _, start, end in iter_tokens(text):
-        matched = term in words or (bool(prefixes) and term.startswith(prefixes))
+        matched = (term in words or (bool(prefixes) and term.startswith(prefixes))
+                   or (bool(stems) and stem(term) in stems))
         if not matched:
             if run is not None:
                 yield run
@@ -300,12 +310,14 @@ def _format(text: str, start: int, end: int, matches: list[_Token]) -> str:
     return " ".join("".join(out).split())
 
 
-def highlight(text: str, words: frozenset[str], prefixes: tuple[str, ...] = ()) -> str:
-    """The best fragments of ``text`` around tokens whose term is one of ``words`` or starts
-    with one of ``prefixes``, marked, in text order; "" when nothing matches."""
-    if not words and not prefixes:
+def highlight(text: str, words: frozenset[str], prefixes: tuple[str, ...] = (),
+              stems: frozenset[str] = frozenset()) -> str:
+    """The best fragments of ``text`` around tokens whose term is one of ``words``, starts with
+    one of ``prefixes`` or has its English stem among ``stems``, marked, in text order; "" when
+    nothing matches."""
+    if not words and not prefixes and not stems:
         return ""
-    scored = ((_score(m), a, b, m) for a, b, m in _fragments(text, _marked_tokens(text, words, prefixes)))
+    scored = ((_score(m), a, b, m) for a, b, m in _fragments(text, _marked_tokens(text, words, prefixes, stems)))
     best = [(a, b, m) for score, a, b, m in nlargest(_TOP, scored, key=lambda s: (s[0], s[1])) if score >= 1]
     best.sort(key=lambda f: f[0])
     return _BETWEEN.join(_format(text, a, b, m) for a, b, m in best)

@@ -30,12 +30,14 @@ from .engine import Engine, EngineWriter, Feed, IndexDatabase, OnCommitted, Page
 from .errors import IndexLockedError, SearchIndexError
 from .fields import (
     KEYWORD_FIELDS,
+    STEMMED_FIELDS,
     STORED_TEXT_FIELDS,
     TEXT_FIELDS,
     keyword_lists,
     keyword_terms,
     stored_values,
     text_values,
+    traits_of,
 )
 
 log = logging.getLogger(__name__)
@@ -82,9 +84,10 @@ def _newest(date: datetime, seq: int) -> int:
     return ((date - _EPOCH) // timedelta(seconds=1) << _SEQ_BITS) + (seq & ((1 << _SEQ_BITS) - 1))
 
 
-def _tokens(text: str) -> PreTokenizedString:
+def _tokens(text: str, stems: bool) -> PreTokenizedString:
     # Offsets are not needed: snippets re-read the stored text with Dossier's own highlighter.
-    return PreTokenizedString(text, [Token(term, pos, 0, 0) for term, pos, _, _ in iter_tokens(text, offsets=False)])
+    return PreTokenizedString(text, [Token(term, pos, 0, 0)
+                                     for term, pos, _, _ in iter_tokens(text, offsets=False, stems=stems)])
 
 
 def _document(doc: Document, seq: int) -> tantivy.Document:
@@ -94,11 +97,12 @@ def _document(doc: Document, seq: int) -> tantivy.Document:
     out.add_integer("newest", _newest(doc.date, seq))
     for name, text in text_values(doc).items():
         if text:
-            out.add_pre_tokenized_text(name, _tokens(text))
+            out.add_pre_tokenized_text(name, _tokens(text, name in STEMMED_FIELDS))
     for name, values in keyword_lists(doc).items():
         for term in keyword_terms(values):
             out.add_text(name, term)
-    out.add_bytes(_EXTRA, json.dumps(stored_values(doc), ensure_ascii=False).encode())
+    extra = {**stored_values(doc), "traits": traits_of(doc.is_bulk, bool(doc.customers))}
+    out.add_bytes(_EXTRA, json.dumps(extra, ensure_ascii=False).encode())
     return out
 
 
@@ -289,15 +293,16 @@ def _glob(pattern: str) -> str:
     return "".join(".*" if ch == "*" else "." if ch == "?" else _literal(ch) for ch in pattern)
 
 
-def _boosted(query: Query, fieldname: str) -> Query:
-    boost = TEXT_FIELDS.get(fieldname, 1.0)
+def _boosted(query: Query, fieldname: str, boost: float = 1.0) -> Query:
+    boost *= TEXT_FIELDS.get(fieldname, 1.0)
     return query if boost == 1.0 else Query.boost_query(query, boost)
 
 
 def _compile(schema, node: p.Plan) -> Query:
     if isinstance(node, p.Term):
         option = "freq" if node.field in TEXT_FIELDS else "basic"
-        return _boosted(Query.term_query(schema, node.field, node.text, index_option=option), node.field)
+        return _boosted(Query.term_query(schema, node.field, node.text, index_option=option), node.field,
+                        node.boost)
     if isinstance(node, p.Phrase):
         return _boosted(Query.phrase_query(schema, node.field, list(node.words)), node.field)
     if isinstance(node, p.Prefix):

@@ -18,35 +18,39 @@ from .analysis import _normalize, index_positions, iter_tokens
 __all__ = ["IndexPositions", "TextTokenizer", "text_analyzer"]
 
 
-def text_analyzer() -> Analyzer:
+def text_analyzer(*, stems: bool = False) -> Analyzer:
     """The analyzer for subject, body, names and attachment names.
 
     Build the field as ``TEXT(analyzer=text_analyzer(), multitoken_query="phrase")``
     so that a query word that analyzes to several tokens (CJK bigrams, the parts
-    of an e-mail address) must match them contiguously. See ``TextTokenizer``.
+    of an e-mail address) must match them contiguously. ``stems``: index English
+    stems beside the words. See ``TextTokenizer``.
     """
-    return CompositeAnalyzer(TextTokenizer())
+    return CompositeAnalyzer(TextTokenizer(stems=stems))
 
 
 class TextTokenizer(Tokenizer):
     """:func:`index.analysis.iter_tokens` as a Whoosh tokenizer.
 
     When indexing (``mode="index"``, as Whoosh's writer calls it) CJK unigrams are emitted
-    too; any other mode (the query parser's is "query") yields bigrams only, as phrases need.
-    ``cjk_unigrams=False`` turns unigrams off.
+    too, and with ``stems`` English stems; any other mode (the query parser's is "query") yields
+    words and bigrams only, as phrases need. ``cjk_unigrams=False`` turns unigrams off.
     """
 
-    # A class-level default keeps pickles from before an attribute existed loadable.
+    # Class-level defaults keep pickles from before an attribute existed loadable.
     cjk_unigrams: bool = True
+    stems: bool = False
 
-    def __init__(self, cjk_unigrams: bool = True) -> None:
+    def __init__(self, cjk_unigrams: bool = True, stems: bool = False) -> None:
         self.cjk_unigrams = cjk_unigrams
+        self.stems = stems
 
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, TextTokenizer)
             and type(other) is type(self)
             and other.cjk_unigrams == self.cjk_unigrams
+            and other.stems == self.stems
         )
 
     def __call__(  # type: ignore[override]
@@ -77,7 +81,8 @@ class TextTokenizer(Tokenizer):
             yield t
             return
         unigrams = self.cjk_unigrams and mode == "index"
-        for text, pos, a, b in iter_tokens(value, unigrams=unigrams, offsets=chars or keeporiginal):
+        stems = self.stems and mode == "index"
+        for text, pos, a, b in iter_tokens(value, unigrams=unigrams, offsets=chars or keeporiginal, stems=stems):
             t.text, t.boost, t.stopped = text, 1.0, False
             if positions:
                 t.pos = start_pos + pos
@@ -103,7 +108,7 @@ class IndexPositions(Positions):
         fb = self.field_boost
         encode = self.encode
         single = _SINGLE_POSITION
-        for word, poslist in index_positions(value, tokenizer.cjk_unigrams).items():
+        for word, poslist in index_positions(value, tokenizer.cjk_unigrams, tokenizer.stems).items():
             # Every token's boost is 1.0: the weight is the frequency, as Positions sums it.
             if len(poslist) == 1:  # most terms: their encoding depends on the position alone
                 encoded = single.get(poslist[0])

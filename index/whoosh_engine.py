@@ -24,12 +24,14 @@ from .engine import Engine, EngineWriter, Feed, IndexDatabase, OnCommitted, Page
 from .errors import IndexLockedError, SearchIndexError
 from .fields import (
     KEYWORD_FIELDS,
+    STEMMED_FIELDS,
     STORED_ONLY_FIELDS,
     STORED_TEXT_FIELDS,
     TEXT_FIELDS,
     keyword_lists,
     stored_values,
     text_values,
+    traits_of,
 )
 from .whoosh_analysis import IndexPositions, text_analyzer
 from .whoosh_patches import Or, speed_up
@@ -50,13 +52,11 @@ CHILD_COMMIT_EVERY = 1000
 
 
 def make_schema() -> Schema:
-    analyzer = text_analyzer()
-
     def text(name: str) -> TEXT:
         boost = TEXT_FIELDS[name]
         # Multi-token terms (CJK bigrams, e-mail parts) must match contiguously.
-        field = TEXT(analyzer=analyzer, stored=name in STORED_TEXT_FIELDS, field_boost=boost,
-                     multitoken_query="phrase")
+        field = TEXT(analyzer=text_analyzer(stems=name in STEMMED_FIELDS), stored=name in STORED_TEXT_FIELDS,
+                     field_boost=boost, multitoken_query="phrase")
         field.format = IndexPositions(field_boost=boost)  # the same postings, written faster
         return field
 
@@ -226,7 +226,8 @@ class WhooshEngine(Engine):
         with self._searcher(ix) as searcher:
             results = searcher.search(_compile(query), **kwargs)
             hits = tuple(
-                StoredHit(id=hit["id"], score=float(hit.score or 0.0), date=hit.get("date"), fields=hit.fields())
+                StoredHit(id=hit["id"], score=float(hit.score or 0.0), date=hit.get("date"),
+                          fields=_fields(hit.fields()))
                 for hit in results[offset:]
             )
             return Page(hits=hits, total=len(results))
@@ -273,6 +274,12 @@ class WhooshEngine(Engine):
         self._ix = None
 
 
+def _fields(stored: dict) -> dict:
+    """A hit's stored fields, with its ranking traits read from its keywords (stored by Whoosh)."""
+    flags = str(stored.get("flag") or "").split(",")
+    return {**stored, "traits": traits_of("bulk" in flags, bool(str(stored.get("customer") or "").strip()))}
+
+
 # --- plans compiled to Whoosh queries ---------------------------------------------------------
 
 #: Matches no document, as a filter: Whoosh takes an empty filter (NullQuery's) for none at all.
@@ -288,7 +295,7 @@ def _compile_filter(node: p.Plan | None) -> Query | None:
 
 def _compile(node: p.Plan) -> Query:
     if isinstance(node, p.Term):
-        return Term(node.field, node.text)
+        return Term(node.field, node.text, boost=node.boost)
     if isinstance(node, p.Phrase):
         return Phrase(node.field, list(node.words))
     if isinstance(node, p.Prefix):

@@ -6,6 +6,7 @@ from .lazy import lazy_exports
 # touches: the message tables load SQLAlchemy's ORM (about 0.3 s), the parser mail-parser,
 # BeautifulSoup and charset-normalizer (about 0.15 s); `dossier --help` needs none of them.
 _EXPORTS = {
+    "display": ("InlinePart", "attachment_data", "html_body", "inline_part"),
     "clock": ("utcnow",),
     "errors": ("IngestError", "ParseError", "RawStoreError", "SourceError"),
     "extract": ("AttachmentText", "ExtractLimits", "extract_attachments"),
@@ -21,11 +22,15 @@ _EXPORTS = {
                 "store_message"),
     "replies": ("split_reply",),
     "sources": ("count_messages", "detect_kind", "iter_source"),
-    "store": ("RawStore", "hash_bytes"),
+    "store": ("RawStore", "hash_bytes", "is_sealed", "open_sealed", "seal_bytes"),
     "threads": ("ThreadItem", "find_thread", "group_threads", "normalize_subject", "thread_of"),
 }
 
 __all__ = [
+    "InlinePart",
+    "attachment_data",
+    "html_body",
+    "inline_part",
     "Address",
     "Attachment",
     "AttachmentRow",
@@ -63,9 +68,11 @@ __all__ = [
     "finish_folder",
     "group_threads",
     "hash_bytes",
+    "is_sealed",
     "iter_source",
     "mark_variants",
     "normalize_subject",
+    "open_sealed",
     "parse_message",
     "quote_term",
     "read_message",
@@ -75,6 +82,7 @@ __all__ = [
     "remap_copies",
     "save_cursor",
     "save_participants",
+    "seal_bytes",
     "set_indexed_at",
     "split_reply",
     "store_failed",

@@ -31,6 +31,10 @@ FETCH_COUNT = 200
 FETCH_BYTES = 16 * 1024 * 1024
 
 
+#: ``ImapAccount.auth`` -> the SASL mechanism it uses (None: the LOGIN command with a password).
+AUTH_MECHANISMS = {"password": None, "xoauth2": "XOAUTH2", "oauthbearer": "OAUTHBEARER"}
+
+
 class ImapError(IngestError):
     """An IMAP server could not be used; the message names the cause and the fix."""
 
@@ -41,8 +45,12 @@ class ImapError(IngestError):
 
 @dataclass(frozen=True)
 class ImapAccount:
-    """Where and how to log in. ``password`` is a callable so that the secret is fetched only
-    when needed and never appears in a repr, a log line or an error."""
+    """Where and how to log in. ``password`` is a callable so that the secret (a password, or an
+    OAuth2 access token when ``auth`` is ``xoauth2`` or ``oauthbearer``) is fetched only when
+    needed and never appears in a repr, a log line or an error. ``renew``, when given, is called
+    once after the server refused that secret, for a fresh one (an access token that expired
+    early). ``login_hint`` replaces the generic advice after a refused login (where the secret
+    comes from, what the provider requires)."""
 
     name: str
     host: str
@@ -54,6 +62,9 @@ class ImapAccount:
     folders: tuple[str, ...] = ("*",)
     exclude: tuple[str, ...] = ()
     timeout: float = 60.0
+    auth: str = "password"  # a key of AUTH_MECHANISMS
+    renew: Callable[[], str] | None = field(default=None, repr=False)
+    login_hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,14 +131,35 @@ def choose_folders(
         if not folder.selectable:
             continue
         name = folder.name.casefold()
-        if not any(fnmatch.fnmatchcase(name, p.casefold()) for p in include):
+        if not any(_matches(folder, p) for p in include):
             continue
-        if any(fnmatch.fnmatchcase(name, p.casefold()) for p in exclude):
+        if any(_matches(folder, p) for p in exclude):
             continue
-        if name not in explicit and _skipped_by_default(folder):
+        if name not in explicit and not any(_is_special(p) for p in include) and _skipped_by_default(folder):
             continue
         chosen.append(folder)
     return chosen
+
+
+def _is_special(pattern: str) -> bool:
+    """A pattern naming a SPECIAL-USE flag (``\\All``) rather than a folder name: Gmail spells
+    its All Mail folder in the account's language (``[Gmail]/Alle Nachrichten``), the flag is
+    the same everywhere."""
+    return pattern.startswith("\\")
+
+
+def _matches(folder: FolderInfo, pattern: str) -> bool:
+    if _is_special(pattern):
+        return any(f.casefold() == pattern.casefold() for f in folder.flags)
+    return fnmatch.fnmatchcase(folder.name.casefold(), pattern.casefold())
+
+
+def missing_folders(folders: Iterable[FolderInfo], include: Sequence[str]) -> list[str]:
+    """The ``include`` patterns without wildcards (folder names and SPECIAL-USE flags) that no
+    folder of ``folders`` matches: a configuration naming a folder the server does not have."""
+    folders = list(folders)
+    return [p for p in include if (_is_special(p) or not any(ch in p for ch in "*?["))
+            and not any(_matches(f, p) for f in folders)]
 
 
 def _skipped_by_default(folder: FolderInfo) -> bool:
@@ -191,16 +223,10 @@ def describe_error(exc: BaseException, account: ImapAccount) -> ImapError:
     lowered = text.lower()
     if isinstance(exc, ImapError):
         return exc
-    if "unsafe login" in lowered:
-        return ImapError(
-            prefix + "the server refused the login as 'Unsafe Login'; use the authorisation code (授权码) the "
-            "provider issues for mail clients as the password, and enable IMAP in the web mail settings"
-        )
-    if "basic authentication is disabled" in lowered or "basicauthblocked" in lowered:
-        return ImapError(
-            prefix + f"{account.host} has disabled password (basic) authentication and requires OAuth2, "
-            "which Dossier does not support yet; use an app password if the provider offers one"
-        )
+    for needles, advice, retryable in _REFUSALS:
+        if any(needle in lowered for needle in needles):
+            return ImapError(prefix + advice.format(host=account.host, name=account.name, text=text),
+                             retryable=retryable)
     if isinstance(exc, socket.gaierror):
         return ImapError(
             prefix + f"cannot resolve host {account.host!r} (DNS: {text}); check the host name and the network",
@@ -226,6 +252,8 @@ def describe_error(exc: BaseException, account: ImapAccount) -> ImapError:
             prefix + f"{where} did not answer in time; check the network or raise `timeout`", retryable=True
         )
     if _is_login_error(exc):
+        if account.login_hint:
+            return ImapError(prefix + f"login as {account.username!r} failed ({text}); {account.login_hint}")
         return ImapError(
             prefix + f"login as {account.username!r} failed ({text}); check the username and the password "
             "given by password_env / password_command"
@@ -236,6 +264,57 @@ def describe_error(exc: BaseException, account: ImapAccount) -> ImapError:
     if isinstance(exc, OSError):
         return ImapError(prefix + f"cannot reach {where}: {exc.strerror or text}", retryable=True)
     return ImapError(prefix + f"IMAP error from {where}: {text}")
+
+
+#: Refusals providers really send, by a piece of their wording (lower case): the advice (``{host}``,
+#: ``{name}``, ``{text}`` filled in) and whether the pass should try again at once. The first match wins.
+_REFUSALS: tuple[tuple[tuple[str, ...], str, bool], ...] = (
+    # 163.com, 126.com, yeah.net: a password instead of the authorisation code, or no IMAP ID.
+    (("unsafe login",),
+     "the server refused the login as 'Unsafe Login'; use the authorisation code (授权码) the provider issues "
+     "for mail clients as the password, and enable IMAP in the web mail settings", False),
+    # Gmail with 2-step verification, Yahoo, iCloud.
+    (("application-specific password", "app-specific password", "app password"),
+     "{host} requires an app password for mail programs ({text}); create one in the account's security "
+     "settings and give it as the password, or sign in with OAuth2 (auth = \"xoauth2\")", False),
+    # QQ Mail, Tencent Exmail, Sina, Sohu: the authorisation code.
+    (("authorization code", "authorisation code", "授权码"),
+     "{host} requires the authorisation code (授权码) for mail programs ({text}); generate it in the web "
+     "mail settings and give it as the password", False),
+    # Gmail ("not enabled for IMAP use"), QQ Mail ("service is not open"), NetEase and Sina.
+    (("not enabled for imap", "service is not open", "imap is disabled", "imap service is disabled",
+      "未开启", "服务未开通"),
+     "IMAP is not enabled for this mailbox ({text}); enable IMAP in the web mail settings (QQ Mail and 163: "
+     "Settings → Account → POP3/IMAP service) and try again", False),
+    # Gmail after a sign-in from an unknown place.
+    (("log in via your web browser", "web login required"),
+     "{host} wants one sign-in through the web mail first ({text}); sign in there from this machine's "
+     "network, confirm it was you, then try again", False),
+    # Microsoft 365: IMAP disabled for the mailbox, or the token's user has no access to it.
+    (("authenticated but not connected",),
+     "{host} accepted the sign-in but will not open the mailbox ({text}); the Microsoft 365 admin must enable "
+     "IMAP for this mailbox (Set-CASMailbox -ImapEnabled $true) and the username must be the mailbox the token "
+     "was issued for", False),
+    (("basic authentication is disabled", "basicauthblocked"),
+     "{host} has disabled password (basic) authentication and requires OAuth2; set auth = \"xoauth2\" with "
+     "token_command, or run `dossier accounts authorize {name}` (README, \"OAuth2\")", False),
+    # Gmail ("Too many simultaneous connections"), Dovecot (mail_max_userip_connections), Exchange.
+    (("too many simultaneous connections", "maximum number of connections", "too many connections",
+      "connection limit"),
+     "{host} refused another connection: too many are open for this account ({text}); close other mail "
+     "programs or sync jobs using it; the next pass tries again", False),
+    # Gmail's daily download limit (2,500 MB a day), and its command quota. What was fetched is committed.
+    (("bandwidth limit", "[overquota]", "download limit", "exceeded command or bandwidth"),
+     "{host} reports the account's download limit reached ({text}); what was fetched is kept and the next "
+     "pass resumes where this one stopped (Gmail's limit resets within 24 hours)", False),
+)
+
+
+def _is_refusal(text: str) -> bool:
+    """True when ``text`` is one of the provider refusals of :data:`_REFUSALS` (whose advice beats
+    any other reading of the failure)."""
+    lowered = text.lower()
+    return any(needle in lowered for needles, _, _ in _REFUSALS for needle in needles)
 
 
 def _is_login_error(exc: BaseException) -> bool:
@@ -256,6 +335,19 @@ def _text(value) -> str:
 
 
 # ---------------------------------------------------------------------------- the connection
+
+
+class _SecretFailure(Exception):
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _secret(source: Callable[[], str]) -> str:
+    try:
+        return source()
+    except Exception as exc:
+        raise _SecretFailure(exc) from None
 
 
 class ImapConnection:
@@ -282,8 +374,13 @@ class ImapConnection:
             if "ID" in self.capabilities:
                 # 163.com, 126.com and yeah.net answer SELECT with "Unsafe Login" without it.
                 self.client.id_({"name": "Dossier", "vendor": "Dossier", "support-url": "https://example.invalid"})
-            self.client.login(account.username, account.password())
+            self._login()
             self.capabilities = {_text(c).upper() for c in self.client.capabilities()}
+        except _SecretFailure as failure:
+            # The secret's own source failed (a variable unset, a command or token refresh that
+            # failed): its error already says what to fix, and is no IMAP error.
+            self.close()
+            raise failure.error from None
         except Exception as exc:
             self.close()
             raise describe_error(exc, account) from None
@@ -292,6 +389,37 @@ class ImapConnection:
         if self.condstore and "ENABLE" in self.capabilities:
             # With CONDSTORE enabled, SELECT reports HIGHESTMODSEQ: unchanged folders are skipped cheaply.
             self._call(self.client.enable, "CONDSTORE")
+
+    def _login(self) -> None:
+        account = self.account
+        mechanism = AUTH_MECHANISMS[account.auth]
+        if mechanism is None:
+            self.client.login(account.username, _secret(account.password))
+            return
+        offered = sorted(c[5:] for c in self.capabilities if c.startswith("AUTH="))
+        if mechanism not in offered:
+            others = [k for k, m in AUTH_MECHANISMS.items() if m in offered]
+            raise ImapError(
+                f"account {account.name!r}: {account.host} does not offer {mechanism} sign-in (it offers "
+                f"{', '.join(offered) or 'no SASL mechanism'}); set auth = "
+                + (" or ".join(f'"{k}"' for k in others) if others else '"password"') + " for this account"
+            )
+        from imapclient.exceptions import LoginError
+
+        try:
+            self._authenticate(mechanism, _secret(account.password))
+        except LoginError:
+            if account.renew is None:
+                raise
+            # An access token can be refused before the expiry it was issued with (revoked, clock
+            # skew, the provider's own policy): one fresh token, then the refusal stands.
+            self._authenticate(mechanism, _secret(account.renew))
+
+    def _authenticate(self, mechanism: str, token: str) -> None:
+        if mechanism == "OAUTHBEARER":
+            self.client.oauthbearer_login(self.account.username, token)
+        else:
+            self.client.oauth2_login(self.account.username, token, mech=mechanism)
 
     def __enter__(self) -> ImapConnection:
         return self
@@ -335,7 +463,7 @@ class ImapConnection:
             info = self.client.select_folder(folder.raw, readonly=True)
         except Exception as exc:
             error = describe_error(exc, self.account)
-            if not error.retryable and "unsafe login" not in str(error).lower():
+            if not error.retryable and not _is_refusal(_reason(exc)):
                 error = ImapError(
                     f"account {self.account.name!r}: cannot open folder {folder.name!r} ({_reason(exc)}); "
                     "check that it still exists (`dossier accounts test`)"

@@ -22,13 +22,17 @@ class RawItem:
     folder: str
     origin: str
     #: Set by IMAP fetches: the server's own name for the folder (modified UTF-7), its
-    #: UIDVALIDITY and the message's UID, flags and INTERNALDATE (UTC), and Gmail labels.
+    #: UIDVALIDITY and the message's UID, flags and INTERNALDATE (UTC), and Gmail labels (which
+    #: an mbox from Google Takeout carries too, in X-Gmail-Labels).
     mailbox: str | None = None
     uidvalidity: int | None = None
     uid: int | None = None
     flags: tuple[str, ...] = ()
     internaldate: datetime | None = None
     labels: tuple[str, ...] = ()
+    #: What the source noticed about the item that the import report should say (an mbox
+    #: message that seems to hold further messages).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,12 @@ class ParsedMessage:
     # Sent by a list or a robot (List-Id, List-Unsubscribe, Precedence: bulk/list/junk,
     # Auto-Submitted other than "no"): the linker then links it by exact address only.
     is_bulk: bool = False
+    #: The text of the HTML alternatives to the plain text in ``text`` (a multipart/alternative
+    #: whose plain part was read), for what the HTML adds (``ingest.reading``) and to show it.
+    html_text: str = ""
+    #: Set when the parser could not finish the message (the reason): only the headers that
+    #: parsed and the decoded text of its body were read, its attachments not at all.
+    partial: str | None = None
 
     def addresses(self, *roles: str) -> tuple[Address, ...]:
         """The addresses with any of ``roles`` (all roles when none given), in order."""

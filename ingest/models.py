@@ -39,7 +39,9 @@ class Message(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(BigInteger)
-    # "ok" or "failed"; a failed message keeps its raw bytes and the reason.
+    # "ok" or "failed"; a failed message keeps its raw bytes and the reason. An "ok" message with an
+    # error was read partially (ParsedMessage.partial): its headers and text are linked and indexed,
+    # and `dossier status` and `check` report it as a parse problem.
     status: Mapped[str] = mapped_column(String(16), default="ok")
     error: Mapped[str | None] = mapped_column(Text)
     header_message_id: Mapped[str | None] = mapped_column(Text, index=True)
@@ -104,7 +106,8 @@ class MessageCopy(Base):
     found_at: Mapped[datetime] = mapped_column(DateTime)
     # IMAP copies only: the UID and the UIDVALIDITY it belongs to (kept when the folder's
     # UIDVALIDITY changes, until a re-scan finds the message again), the flags and INTERNALDATE
-    # (naive UTC) the server reported, and Gmail labels.
+    # (naive UTC) the server reported; Gmail labels (IMAP's X-GM-LABELS, or the X-Gmail-Labels of a
+    # Google Takeout mbox, whose copy is the file's folder: labels are not places a message was found).
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     uid: Mapped[int | None] = mapped_column(BigInteger)
     flags: Mapped[list | None] = mapped_column(JSON)

@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-import binascii
 import email
 import email.errors
 import email.message
 import email.parser
 import email.policy
 import email.utils
-import html as _html
 import logging
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
-from typing import Iterator
 
 import mailparser
-from bs4 import BeautifulSoup, ParserRejectedMarkup
 from mailparser.exceptions import MailParserRecursionError
 
-from .charsets import codec_for, decode_bytes, is_multibyte
+from .body import MAX_TEXT_CHARS, assemble_text, collect
+from .charsets import decode_bytes
+from .decoding import HEADER_LINE, Context, clean_line, decode_words, header_map, header_text, walk
 from .errors import ParseError
 from .message import Address, Attachment, ParsedMessage, Participant
 
-__all__ = ["MAX_TEXT_CHARS", "parse_message"]
+__all__ = ["MAX_FIELD_BYTES", "MAX_TEXT_CHARS", "parse_message"]
 
 log = logging.getLogger(__name__)
 # mail-parser logs a WARNING for every multipart container it walks ("Email content 'mixed'
@@ -33,46 +29,21 @@ log = logging.getLogger(__name__)
 # itself: noise, not defects. Our own defects list reports the real problems.
 logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
-#: Longest body text returned; longer text is cut and a defect noted.
-MAX_TEXT_CHARS = 2_000_000
-
-# Python's recursion limit is ~1000 frames and each MIME level costs a few;
-# real mail nests a handful of levels, forwards of forwards perhaps a dozen.
-_MAX_DEPTH = 40
 _HEADER_SCAN_LIMIT = 256 * 1024
+#: A header field longer than this is cut for parsing (RFC 5322 lines end at 998 characters; a
+#: To: of about 1,500 addresses fits): the raw bytes keep it whole.
+MAX_FIELD_BYTES = 64 * 1024
+_BASE64_LINE = re.compile(rb"^[A-Za-z0-9+/]{60,}={0,2}\r?\n", re.M)
 
 _BOM = b"\xef\xbb\xbf"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-# A field name is printable ASCII without colon; obsolete syntax allows blanks before the colon.
-_HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _HEADER_FIELD = re.compile(rb"[A-Za-z][A-Za-z0-9-]*:[ \t]")
 # A line in the header block that is neither a field nor a continuation.
 _STRAY_HEADER_LINE = re.compile(rb"^(?![!-9;-~]+[ \t]*:|[ \t]|\r?$)", re.M)
-_FOLD = re.compile(r"\r?\n(?=[ \t])")
-_LINE_BREAKS = re.compile(r"[\r\n\t]+")
-# An encoded-word; the second alternative recovers one whose "?=" was lost at the end.
-_ENCODED_WORD = re.compile(r"=\?([^?\s]*)\?([bBqQ])\?(?:([^?]*)\?=|([^?\s]*)$)")
-_BASE64_CHUNK_END = re.compile(r"=+")
-_BASE64_JUNK = re.compile(r"[^A-Za-z0-9+/]")
-_EW_CHARSET = re.compile(r"=\?([^?*\s]+)[?*]")
 _UNKNOWN_ZONE = re.compile(r"\s-0000\b")
 _MSG_ID = re.compile(r"<([^<>]*)>")
 _BAD_ADDRESS_CHARS = re.compile(r"[\s<>(),;:\"\\\x00-\x1f\x7f]")
-_FILENAME_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_PATH_SEPARATORS = re.compile(r"[/\\]")
-_META_CHARSET = re.compile(
-    rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.I
-)
-_LOOKS_HTML = re.compile(r"\A\s*<(?:!doctype\s+html|html|head|body)\b", re.I)
-# A boundary line followed by a part header: where a body really splits.
-_BOUNDARY_IN_BODY = re.compile(
-    rb"^--([!-~][ -~]{0,199}?)[ \t]*\r?\n(?=[A-Za-z-]+[ \t]*:)", re.M
-)
-_BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/=\s]+")
-_TAG = re.compile(r"<[^>]*>")
-_BREAK_TAG = re.compile(r"<(?:br|/p|/div|/tr|/li|/h[1-6])\b[^>]*>", re.I)
-_HTML_SPACE = re.compile(r"[ \t\r\n\f\v\xa0]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 _ADDRESS_HEADERS = (
@@ -83,17 +54,6 @@ _ADDRESS_HEADERS = (
     ("cc", "Cc", "cc"),
     ("bcc", "Bcc", "bcc"),
 )
-_FORWARD_HEADERS = (
-    ("from", "From"), ("date", "Date"), ("subject", "Subject"), ("to", "To"), ("cc", "Cc")
-)
-_FORWARDED_TYPES = frozenset({"message/rfc822", "message/global", "message/news"})
-_HTML_DROP = frozenset({"script", "style", "noscript", "template", "title"})
-_HTML_CELLS = frozenset({"td", "th"})
-_HTML_BLOCKS = frozenset({
-    "address", "article", "aside", "blockquote", "center", "dd", "div", "dl", "dt", "fieldset",
-    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
-    "nav", "ol", "p", "pre", "section", "table", "tr", "ul",
-})
 _DEFECT_TEXT: dict[str, str | None] = {
     "StartBoundaryNotFoundDefect": "multipart boundary not found in body; body read as text",
     "CloseBoundaryNotFoundDefect": "closing multipart boundary missing",
@@ -117,7 +77,10 @@ def parse_message(raw: bytes) -> ParsedMessage:
     Tolerates a leading UTF-8 BOM, blank lines and an mbox ``From `` envelope
     line. Damage inside a message (missing boundaries, broken encoded-words,
     wrong charsets, bad dates) is recovered where possible and listed in
-    ``defects``.
+    ``defects``. A header field longer than :data:`MAX_FIELD_BYTES` is cut for
+    parsing (noted; the raw bytes keep it). A message the parser cannot finish
+    is still read as far as it can be (:func:`_read_partially`): the headers that
+    parse and the decoded text of its body, with ``partial`` saying why.
 
     Raises:
         ParseError: the bytes are not a message at all: empty input, binary
@@ -125,70 +88,124 @@ def parse_message(raw: bytes) -> ParsedMessage:
             first line is not a header field.
     """
     defects: list[str] = []
-    data = _prepare(raw, defects)
-    msg, headers_only = _parse_tree(data, defects)
-    ctx = _Context(msg, defects)
-    headers = _header_map(msg)
+    data = _cut_long_fields(_prepare(raw, defects), defects)
+    try:
+        return _parse(data, list(defects))
+    except MemoryError:
+        raise
+    except Exception as exc:  # RecursionError deep in the stdlib, a parser bug: read what can be read
+        log.debug("message not fully parsed, read partially", exc_info=True)
+        return _read_partially(data, defects, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
-    subject = _decode_words(_header_text(headers, "subject", "Subject", ctx), ctx, "Subject")
-    subject = _clean_line(subject)
-    participants = _participants(headers, ctx)
-    date, date_offset, date_source = _message_date(headers, ctx)
+
+def _parse(data: bytes, defects: list[str]) -> ParsedMessage:
+    msg, headers_only = _parse_tree(data, defects)
+    if headers_only:
+        return _read_partially(data, defects, "MIME nesting deeper than Python's parser can follow")
+    ctx = Context(msg, defects)
+    headers = header_map(msg)
+
     segments: list[tuple[str, str]] = []
     attachments: list[Attachment] = []
-    if not headers_only:
-        _collect(msg, 0, ctx, segments, attachments)
-    text, is_html_only = _assemble_text(segments, ctx)
+    collect(msg, 0, ctx, segments, attachments)
+    text, is_html_only, html_text = assemble_text(segments, ctx)
     _tree_defects(msg, ctx)
+    return _with_headers(headers, ctx, text=text, is_html_only=is_html_only, html_text=html_text,
+                         attachments=tuple(attachments))
 
+
+def _with_headers(headers: dict[str, list[str]], ctx: Context, **body: object) -> ParsedMessage:
+    """The message with what its headers say and ``body`` (text and attachments)."""
+    subject = clean_line(decode_words(header_text(headers, "subject", "Subject", ctx), ctx, "Subject"))
+    date, date_offset, date_source = _message_date(headers, ctx)
     return ParsedMessage(
-        message_id=_first_id(_header_text(headers, "message-id", "Message-ID", ctx)),
+        message_id=_first_id(header_text(headers, "message-id", "Message-ID", ctx)),
         subject=subject,
-        participants=tuple(participants),
+        participants=tuple(_read_participants(headers, ctx)),
         date=date,
         date_offset=date_offset,
         date_source=date_source,
-        in_reply_to=_first_id(_header_text(headers, "in-reply-to", "In-Reply-To", ctx)),
+        in_reply_to=_first_id(header_text(headers, "in-reply-to", "In-Reply-To", ctx)),
         references=_all_ids(headers, ctx),
-        text=text,
-        is_html_only=is_html_only,
-        attachments=tuple(attachments),
         defects=tuple(dict.fromkeys(ctx.defects)),
         is_bulk=_is_bulk_mail(headers),
+        **body,  # type: ignore[arg-type]
     )
 
 
-@dataclass
-class _Context:
-    """Per-message state shared by the extraction steps."""
+def _read_participants(headers: dict[str, list[str]], ctx: Context) -> list[Participant]:
+    """The participants; when the address parser gives up on a field (it recurses once per nested
+    comment: thousands of unbalanced parentheses exhaust the stack), every other field still counts."""
+    try:
+        return _participants(headers, ctx)
+    except RecursionError:
+        pass
+    participants: list[Participant] = []
+    for key, label, _ in _ADDRESS_HEADERS:
+        for value in headers.get(key, ()):
+            try:
+                participants += _participants({key: [value]}, ctx)
+            except RecursionError:
+                ctx.note(f"{label}: too deeply nested to read; its addresses are left out")
+    return participants
 
-    msg: email.message.Message
-    defects: list[str]
-    text_chars: int = 0
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
-    def note(self, defect: str) -> None:
-        self.defects.append(defect)
+def _cut_long_fields(data: bytes, defects: list[str]) -> bytes:
+    """``data`` with every header field longer than :data:`MAX_FIELD_BYTES` cut at a line break
+    (after an address where it can), so that no header can make parsing fail or crawl."""
+    head_end = _HEADER_END.search(data)
+    head = data[: head_end.start() if head_end else len(data)]
+    if len(head) <= MAX_FIELD_BYTES:
+        return data
+    out: list[bytes] = []
+    field: list[bytes] = []
 
-    @cached_property
-    def hint(self) -> str | None:
-        """A charset the message declares somewhere, for bytes it forgot to label.
+    def flush() -> None:
+        size = sum(map(len, field))
+        if size > MAX_FIELD_BYTES:
+            kept, room = [], MAX_FIELD_BYTES
+            for line in field:
+                if len(line) > room:
+                    break
+                kept.append(line)
+                room -= len(line)
+            if not kept:  # one long line: cut it after an address
+                line = field[0][:MAX_FIELD_BYTES]
+                kept = [line[: line.rfind(b",") + 1 or len(line)]]
+            while len(kept) > 1 and not kept[-1].rstrip().endswith(b","):
+                kept.pop()  # end after a whole address, not inside one
+            kept[-1] = kept[-1].rstrip().rstrip(b",") + (b"\r\n" if field[0].endswith(b"\r\n") else b"\n")
+            name = field[0].split(b":", 1)[0].decode("ascii", "replace")
+            defects.append(f"{name}: header of {size:,} bytes cut to {sum(map(len, kept)):,} for parsing")
+            out.extend(kept)
+        else:
+            out.extend(field)
+        field.clear()
 
-        Multi-byte CJK labels win over single-byte ones: a Chinese message that
-        labels one part iso-8859-1 is still Chinese everywhere else.
-        """
-        labels: list[str] = []
-        for value in _header_values(self.msg):
-            labels.extend(_EW_CHARSET.findall(value))
-        for part, _ in _walk(self.msg):
-            label = part.get_param("charset")
-            if isinstance(label, str):
-                labels.append(label)
-        found = [c for c in map(codec_for, labels) if c is not None and c not in ("ascii", "utf_8")]
-        for codec in found:
-            if is_multibyte(codec):
-                return codec
-        return found[0] if found else None
+    for line in head.splitlines(keepends=True):
+        if field and not line.startswith((b" ", b"\t")):
+            flush()
+        field.append(line)
+    flush()
+    return b"".join(out) + data[len(head):]
+
+
+def _read_partially(data: bytes, defects: list[str], reason: str) -> ParsedMessage:
+    """What can be read of a message the parser could not finish: each header that parses on its
+    own, and the body's bytes decoded as text (charset detected), without lines of base64."""
+    head_end = _HEADER_END.search(data)
+    head, body = (data[: head_end.start()], data[head_end.end():]) if head_end else (data, b"")
+    try:
+        msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(head + b"\n\n", headersonly=True)
+    except Exception:  # nothing of the header block parses: the text still counts
+        msg = email.message.Message()
+    ctx = Context(msg, [*defects, f"not fully parsed ({reason}); its headers and raw text are read instead"])
+    headers = header_map(msg)
+    charset = msg.get_content_charset() if not msg.is_multipart() else None
+    text = decode_bytes(_BASE64_LINE.sub(b"", body), charset, ctx.hint).text
+    text = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").splitlines()).strip()
+    return _with_headers(headers, ctx, text=text[:MAX_TEXT_CHARS], is_html_only=False, attachments=(),
+                         partial=reason)
 
 
 # --- input checks and tree ---------------------------------------------------
@@ -212,7 +229,7 @@ def _prepare(raw: bytes, defects: list[str]) -> bytes:
         raise ParseError("no header block: only an mbox envelope line")
     end = data.find(b"\n")
     first_line = data[: end if end >= 0 else len(data)]
-    if not _HEADER_LINE.match(first_line):
+    if not HEADER_LINE.match(first_line):
         if b"\x00" in first_line:
             raise ParseError("binary data: not a MIME message")
         raise ParseError("no header block: first line is not a header field")
@@ -235,7 +252,7 @@ def _rejoin_broken_headers(data: bytes, head_length: int, defects: list[str]) ->
     for index in range(1, len(lines) - 1):
         line = lines[index]
         # Misplaced envelope lines are the stdlib's to skip, not header text.
-        if _HEADER_LINE.match(line) or line[:1] in (b" ", b"\t") or line.startswith(b"From "):
+        if HEADER_LINE.match(line) or line[:1] in (b" ", b"\t") or line.startswith(b"From "):
             continue
         if not _HEADER_FIELD.match(lines[index + 1]):
             break
@@ -271,29 +288,11 @@ def _parse_tree(data: bytes, defects: list[str]) -> tuple[email.message.Message,
 
 
 def _parse_headers_only(data: bytes, defects: list[str]) -> email.message.Message:
-    defects.append("MIME nesting too deep; body not extracted")
     return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data, headersonly=True)
 
 
-def _walk(msg: email.message.Message) -> Iterator[tuple[email.message.Message, int]]:
-    """Parts depth-first with their depth, without recursion and without going past _MAX_DEPTH."""
-    stack = [(msg, 0)]
-    while stack:
-        part, depth = stack.pop()
-        yield part, depth
-        payload = part.get_payload() if part.is_multipart() else None
-        if payload and depth < _MAX_DEPTH:
-            children = [c for c in payload if isinstance(c, email.message.Message)]
-            stack.extend((child, depth + 1) for child in reversed(children))
-
-
-def _header_values(msg: email.message.Message) -> Iterator[str]:
-    for _, value in msg.raw_items():
-        yield value if isinstance(value, str) else str(value)
-
-
-def _tree_defects(msg: email.message.Message, ctx: _Context) -> None:
-    for part, _ in _walk(msg):
+def _tree_defects(msg: email.message.Message, ctx: Context) -> None:
+    for part, _ in walk(msg):
         for defect in part.defects:
             name = type(defect).__name__
             if name in _DEFECT_TEXT:
@@ -302,107 +301,6 @@ def _tree_defects(msg: email.message.Message, ctx: _Context) -> None:
                 text = _CAMEL.sub(" ", name.removesuffix("Defect")).lower()
             if text:
                 ctx.note(text)
-
-
-# --- headers -----------------------------------------------------------------
-
-
-def _header_map(msg: email.message.Message) -> dict[str, list[str]]:
-    headers: dict[str, list[str]] = {}
-    for name, value in msg.raw_items():
-        text = value if isinstance(value, str) else str(value)
-        headers.setdefault(name.strip().lower(), []).append(text)
-    return headers
-
-
-def _header_text(
-    headers: dict[str, list[str]], key: str, label: str, ctx: _Context, index: int = 0
-) -> str:
-    """One header's unfolded value as text, raw 8-bit bytes decoded; "" when absent."""
-    values = headers.get(key)
-    if not values or index >= len(values):
-        return ""
-    return _raw_header_text(values[index], label, ctx)
-
-
-def _raw_header_text(value: str, label: str, ctx: _Context) -> str:
-    value = _FOLD.sub("", value)
-    if value.isascii():
-        return value
-    # The stdlib keeps undeclared 8-bit header bytes as lone surrogates.
-    data = value.encode("utf-8", "surrogateescape")
-    decoded = decode_bytes(data, None, ctx.hint)
-    if decoded.note:
-        ctx.note(f"{label}: {decoded.note}")
-    return decoded.text
-
-
-def _decode_words(text: str, ctx: _Context, label: str) -> str:
-    """Decode RFC 2047 encoded-words, joining adjacent ones so split characters survive."""
-    if "=?" not in text:
-        return text
-    out: list[str] = []
-    pending = bytearray()
-    pending_charset: str | None = None
-    position = 0
-
-    def flush() -> None:
-        nonlocal pending, pending_charset
-        if pending_charset is not None:
-            hint = None if pending.isascii() else ctx.hint
-            decoded = decode_bytes(bytes(pending), pending_charset or None, hint)
-            if decoded.note:
-                ctx.note(f"{label}: {decoded.note}")
-            out.append(decoded.text)
-        pending = bytearray()
-        pending_charset = None
-
-    for match in _ENCODED_WORD.finditer(text):
-        gap = text[position : match.start()]
-        # Whitespace between adjacent encoded-words is not part of the text.
-        if pending_charset is None or (gap and not gap.isspace()):
-            flush()
-            out.append(gap)
-        charset = match.group(1).split("*", 1)[0]
-        if pending_charset is not None and charset.lower() != pending_charset.lower():
-            flush()
-        encoded = match.group(3) if match.group(3) is not None else match.group(4)
-        if match.group(4) is not None:
-            ctx.note(f"{label}: unterminated encoded-word")
-        pending += _b_decode(encoded) if match.group(2) in "bB" else _q_decode(encoded, charset)
-        pending_charset = charset
-        position = match.end()
-    flush()
-    out.append(text[position:])
-    return "".join(out)
-
-
-def _b_decode(encoded: str) -> bytes:
-    # Lenient: mailers drop padding, fold inside words and concatenate padded chunks.
-    out = bytearray()
-    for chunk in _BASE64_CHUNK_END.split(encoded):
-        chunk = _BASE64_JUNK.sub("", chunk)
-        if len(chunk) % 4 == 1:
-            chunk = chunk[:-1]
-        if chunk:
-            out += binascii.a2b_base64(chunk + "=" * (-len(chunk) % 4))
-    return bytes(out)
-
-
-def _q_decode(encoded: str, charset: str) -> bytes:
-    if encoded.isascii():
-        return binascii.a2b_qp(encoded.encode("ascii"), header=True)
-    # Raw 8-bit bytes inside the word (decoded with the header): give them back
-    # in the word's own charset so they decode once, the way the sender meant.
-    try:
-        data = encoded.encode(codec_for(charset) or "utf-8")
-    except (UnicodeEncodeError, LookupError):
-        data = encoded.encode("utf-8")
-    return binascii.a2b_qp(data, header=True)
-
-
-def _clean_line(text: str) -> str:
-    return _LINE_BREAKS.sub(" ", text.replace("\x00", "")).strip()
 
 
 # --- identifiers -------------------------------------------------------------
@@ -414,10 +312,10 @@ def _first_id(value: str) -> str | None:
     return ident or None
 
 
-def _all_ids(headers: dict[str, list[str]], ctx: _Context) -> tuple[str, ...]:
+def _all_ids(headers: dict[str, list[str]], ctx: Context) -> tuple[str, ...]:
     ids: list[str] = []
     for index in range(len(headers.get("references", ()))):
-        value = _header_text(headers, "references", "References", ctx, index)
+        value = header_text(headers, "references", "References", ctx, index)
         found = [m.strip() for m in _MSG_ID.findall(value) if m.strip()]
         ids.extend(found if found else value.split())
     return tuple(ids)
@@ -436,11 +334,11 @@ def _is_bulk_mail(headers: dict[str, list[str]]) -> bool:
 # --- participants ------------------------------------------------------------
 
 
-def _participants(headers: dict[str, list[str]], ctx: _Context) -> list[Participant]:
+def _participants(headers: dict[str, list[str]], ctx: Context) -> list[Participant]:
     participants: list[Participant] = []
     for key, label, role in _ADDRESS_HEADERS:
         for index in range(len(headers.get(key, ()))):
-            value = _header_text(headers, key, label, ctx, index)
+            value = header_text(headers, key, label, ctx, index)
             for name, addr in email.utils.getaddresses([value], **_GETADDRESSES_KW):
                 if not addr.strip():
                     continue
@@ -448,12 +346,12 @@ def _participants(headers: dict[str, list[str]], ctx: _Context) -> list[Particip
                 if normalised is None:
                     ctx.note(f"{label}: dropped malformed address {addr.strip()[:80]!r}")
                     continue
-                display = _clean_line(_decode_words(name, ctx, label)).strip('"').strip()
+                display = clean_line(decode_words(name, ctx, label)).strip('"').strip()
                 participants.append(Participant(role, Address(display, normalised)))
     return participants
 
 
-def _normalise_email(addr: str, ctx: _Context, label: str) -> str | None:
+def _normalise_email(addr: str, ctx: Context, label: str) -> str | None:
     # Brackets and blanks left over from unbalanced quotes elsewhere in the field.
     local, at, domain = addr.strip().strip("<>").strip().lower().rpartition("@")
     quoted = len(local) > 2 and local[0] == local[-1] == '"'
@@ -483,12 +381,12 @@ def _normalise_email(addr: str, ctx: _Context, label: str) -> str | None:
 
 
 def _message_date(
-    headers: dict[str, list[str]], ctx: _Context
+    headers: dict[str, list[str]], ctx: Context
 ) -> tuple[datetime | None, int | None, str | None]:
     """Date, offset and source: the Date header, else the earliest Received date, else nothing."""
     dates = headers.get("date", [])
     for index in range(len(dates)):
-        value = _header_text(headers, "date", "Date", ctx, index).strip()
+        value = header_text(headers, "date", "Date", ctx, index).strip()
         parsed = _parse_date(value, ctx.now)
         if parsed is not None:
             when, offset, has_zone = parsed
@@ -498,7 +396,7 @@ def _message_date(
         ctx.note(f"unusable Date header {value[:60]!r}")
     received = []
     for index in range(len(headers.get("received", ()))):
-        value = _header_text(headers, "received", "Received", ctx, index)
+        value = header_text(headers, "received", "Received", ctx, index)
         if ";" in value:
             parsed = _parse_date(value.rpartition(";")[2].strip(), ctx.now)
             if parsed is not None:
@@ -539,288 +437,3 @@ def _parse_date(value: str, now: datetime) -> tuple[datetime, int, bool] | None:
     if utc.year < 1970 or utc > now + timedelta(days=366):
         return None
     return utc, int(offset.total_seconds()) // 60, has_zone
-
-
-# --- body and attachments ----------------------------------------------------
-
-
-def _collect(
-    part: email.message.Message,
-    depth: int,
-    ctx: _Context,
-    segments: list[tuple[str, str]],
-    attachments: list[Attachment],
-) -> None:
-    """Append (kind, text) segments and attachments for ``part`` and everything in it.
-
-    Kind is "plain", "html" (raw HTML, converted only if used) or "meta"
-    (the header lines of a forwarded message).
-    """
-    if depth > _MAX_DEPTH:
-        ctx.note(f"MIME nesting deeper than {_MAX_DEPTH} levels; inner parts skipped")
-        return
-    ctype = part.get_content_type()
-    view = _mime_view(part, ctx)
-    disposition = view.get_content_disposition()
-    filename = _filename(view, ctx)
-    if ctype in _FORWARDED_TYPES:
-        if disposition == "attachment" or filename:
-            attachments.append(Attachment(filename, ctype, _size(part)))
-        inner = _forwarded_message(part)
-        if inner is not None:
-            segments.append(("meta", _forward_header(inner, ctx)))
-            _collect(inner, depth + 1, ctx, segments, attachments)
-        return
-    if disposition == "attachment" or filename:
-        attachments.append(_attachment(part, filename, ctype))
-        return
-    if part.is_multipart():
-        children = [c for c in part.get_payload() if isinstance(c, email.message.Message)]
-        if ctype == "multipart/alternative":
-            _collect_alternative(children, depth, ctx, segments, attachments)
-        else:
-            for child in children:
-                _collect(child, depth + 1, ctx, segments, attachments)
-        return
-    if ctype.startswith("multipart/"):
-        _collect_unsplit(part, view, depth, ctx, segments, attachments)
-        return
-    if ctx.text_chars > MAX_TEXT_CHARS:
-        return
-    if ctype in ("text/plain", "text/html"):
-        text = _part_text(part, view, ctx, ctype)
-        segments.append(("plain" if ctype == "text/plain" else "html", text))
-        ctx.text_chars += len(text)
-
-
-def _collect_alternative(
-    children: list[email.message.Message],
-    depth: int,
-    ctx: _Context,
-    segments: list[tuple[str, str]],
-    attachments: list[Attachment],
-) -> None:
-    """Use the first alternative with plain text; failing that, the first with HTML."""
-    plain: list[tuple[str, str]] | None = None
-    html: list[tuple[str, str]] | None = None
-    for child in children:
-        found: list[tuple[str, str]] = []
-        _collect(child, depth + 1, ctx, found, attachments)
-        if plain is None and any(kind == "plain" and text.strip() for kind, text in found):
-            plain = found
-        elif html is None and any(kind == "html" and text.strip() for kind, text in found):
-            html = found
-    segments.extend(plain if plain is not None else html or [])
-
-
-def _collect_unsplit(
-    part: email.message.Message,
-    view: email.message.Message,
-    depth: int,
-    ctx: _Context,
-    segments: list[tuple[str, str]],
-    attachments: list[Attachment],
-) -> None:
-    """A multipart whose declared boundary never occurs: re-split or read the body as text."""
-    data = _payload_bytes(part, ctx)
-    match = _BOUNDARY_IN_BODY.search(data)
-    if match is not None and b'"' not in match.group(1) and depth < _MAX_DEPTH:
-        # The body is split by a different boundary (a folded or mangled
-        # parameter): re-parse it with the boundary the body really uses.
-        ctype = part.get_content_type().encode()
-        head = b'Content-Type: %s; boundary="%s"\r\n\r\n' % (ctype, match.group(1))
-        try:
-            reparsed = email.message_from_bytes(head + data)
-        except RecursionError:
-            reparsed = None
-        if reparsed is not None and reparsed.is_multipart() and reparsed.get_payload():
-            ctx.note("multipart boundary differs from the declared one; recovered from the body")
-            _collect(reparsed, depth + 1, ctx, segments, attachments)
-            return
-    text = _decode_part(data, view.get_content_charset(), ctx, "body")
-    segments.append(("html" if _LOOKS_HTML.match(text) else "plain", text))
-    ctx.text_chars += len(text)
-
-
-def _forwarded_message(part: email.message.Message) -> email.message.Message | None:
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        return payload[0] if payload and isinstance(payload[0], email.message.Message) else None
-    # An encoded message/rfc822 (not allowed, but sent) is left unparsed by the stdlib.
-    data = part.get_payload(decode=True)
-    if not data or not _HEADER_LINE.match(data.lstrip()):
-        return None
-    try:
-        return email.message_from_bytes(data.lstrip())
-    except RecursionError:
-        return None
-
-
-def _forward_header(inner: email.message.Message, ctx: _Context) -> str:
-    headers = _header_map(inner)
-    lines = ["---------- Forwarded message ----------"]
-    for key, label in _FORWARD_HEADERS:
-        value = _clean_line(_decode_words(_header_text(headers, key, label, ctx), ctx, label))
-        if value:
-            lines.append(f"{label}: {value}")
-    return "\n".join(lines)
-
-
-def _payload_bytes(part: email.message.Message, ctx: _Context) -> bytes:
-    """A text part's body bytes with the transfer encoding undone, unless the label lies.
-
-    Bodies labelled base64 that are plainly not base64 (the corpus has raw
-    GB2312 text labelled so) would decode to noise; they are used as they are.
-    """
-    cte = str(part.get("content-transfer-encoding", "")).strip().lower()
-    if cte == "base64":
-        # The stdlib keeps undeclared 8-bit body bytes as surrogates in _payload;
-        # get_payload() without decode=True would decode them lossily.
-        raw = part._payload
-        if isinstance(raw, str):
-            data = raw.encode("utf-8", "surrogateescape")
-            if len(_BASE64_TEXT.sub(b"", data)) > len(data) // 100:
-                ctx.note("body labelled base64 is not base64; used as it is")
-                return data
-    return part.get_payload(decode=True) or b""
-
-
-def _part_text(
-    part: email.message.Message, view: email.message.Message, ctx: _Context, ctype: str
-) -> str:
-    data = _payload_bytes(part, ctx)
-    if not data:
-        return ""
-    charset = view.get_content_charset()
-    if not charset and ctype == "text/html":
-        meta = _META_CHARSET.search(data, 0, 4096)
-        if meta is not None:
-            charset = meta.group(1).decode("ascii")
-    return _decode_part(data, charset, ctx, f"{ctype} part")
-
-
-def _decode_part(data: bytes, charset: str | None, ctx: _Context, where: str) -> str:
-    decoded = decode_bytes(data, charset, None if data.isascii() else ctx.hint)
-    if decoded.note:
-        ctx.note(f"{where}: {decoded.note}")
-    return decoded.text
-
-
-def _mime_view(part: email.message.Message, ctx: _Context) -> email.message.Message:
-    """The part itself, or a header-only copy whose raw 8-bit MIME parameters are decoded.
-
-    The stdlib turns undeclared 8-bit bytes in parameters (GB2312 file names)
-    into replacement characters; decoding them first keeps the name.
-    """
-    raw = [(n, v) for n, v in part.raw_items() if n.lower() in ("content-type", "content-disposition")]
-    if all(isinstance(v, str) and v.isascii() for _, v in raw):
-        return part
-    view = email.message.Message()
-    for name, value in raw:
-        view[name] = _raw_header_text(value if isinstance(value, str) else str(value), name, ctx)
-    return view
-
-
-def _filename(view: email.message.Message, ctx: _Context) -> str:
-    value = view.get_param("filename", None, header="content-disposition")
-    if value is None:
-        value = view.get_param("name", None)
-    if value is None:
-        return ""
-    if isinstance(value, tuple):
-        charset, _language, text = value
-        try:
-            # RFC 2231 values arrive as Latin-1 stand-ins for the octets.
-            name = _decode_part(text.encode("latin-1"), charset, ctx, "attachment name")
-        except UnicodeEncodeError:
-            name = text
-    else:
-        name = value
-    return _safe_filename(_decode_words(name, ctx, "attachment name"))
-
-
-def _safe_filename(name: str) -> str:
-    """The base name only, without control characters: never usable as a path."""
-    name = _FILENAME_CONTROL.sub("", name)
-    name = _PATH_SEPARATORS.split(name)[-1].strip()
-    return "" if name in (".", "..") else name[:255]
-
-
-def _attachment(part: email.message.Message, filename: str, ctype: str) -> Attachment:
-    """An attachment with its decoded bytes (a multipart one, oddly, keeps none)."""
-    if part.is_multipart():
-        return Attachment(filename, ctype, _size(part))
-    data = part.get_payload(decode=True) or b""
-    try:
-        charset = part.get_content_charset()
-    except (ValueError, LookupError):
-        charset = None
-    return Attachment(filename, ctype, len(data), data if isinstance(data, bytes) else b"", charset)
-
-
-def _size(part: email.message.Message) -> int:
-    if not part.is_multipart():
-        data = part.get_payload(decode=True)
-        return len(data) if data else 0
-    try:
-        payload = part.get_payload()
-        return sum(len(c.as_bytes()) for c in payload if isinstance(c, email.message.Message))
-    except (ValueError, LookupError, TypeError, RecursionError, email.errors.MessageError):
-        return 0
-
-
-def _assemble_text(segments: list[tuple[str, str]], ctx: _Context) -> tuple[str, bool]:
-    has_plain = any(kind == "plain" and text.strip() for kind, text in segments)
-    has_html = False
-    pieces: list[str] = []
-    total = 0
-    for kind, text in segments:
-        if total > MAX_TEXT_CHARS:
-            break
-        if kind == "html":
-            text = _html_to_text(text)
-            has_html = has_html or bool(text)
-        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-        text = text.strip("\n").rstrip()
-        if text.strip():
-            pieces.append(text)
-            total += len(text) + 2
-    joined = "\n\n".join(pieces)
-    if len(joined) > MAX_TEXT_CHARS:
-        joined = joined[:MAX_TEXT_CHARS]
-        ctx.note(f"text truncated at {MAX_TEXT_CHARS} characters")
-    return joined, has_html and not has_plain
-
-
-def _html_to_text(html: str) -> str:
-    """Readable text of an HTML body: scripts and styles dropped, one line per block."""
-    if not html.strip():
-        return ""
-    # NUL marks line breaks below; any NUL in the input is noise anyway.
-    try:
-        soup = BeautifulSoup(html.replace("\x00", ""), "html.parser")
-    except ParserRejectedMarkup:
-        # html.parser gives up on some broken declarations; tags out, text stays.
-        text = _html.unescape(_TAG.sub(" ", _BREAK_TAG.sub("\n", html)))
-        return "\n".join(" ".join(line.split()) for line in text.splitlines()).strip()
-    # One pass over the tags: every extra find_all walks the whole tree again.
-    for tag in soup.find_all(True):
-        name = tag.name
-        if name in _HTML_BLOCKS:
-            tag.insert_before("\x00")
-            tag.insert_after("\x00")
-        elif name == "br":
-            tag.replace_with("\x00")
-        elif name in _HTML_CELLS:
-            tag.insert_after(" ")
-        elif name in _HTML_DROP:
-            tag.decompose()
-        if name == "pre":
-            for string in tag.find_all(string=True):
-                string.replace_with(string.replace("\n", "\x00"))
-    lines: list[str] = []
-    for line in _HTML_SPACE.sub(" ", soup.get_text()).split("\x00"):
-        line = line.strip()
-        if line or (lines and lines[-1]):
-            lines.append(line)
-    return "\n".join(lines).strip()

@@ -7,6 +7,7 @@ this value or what the message's rows keep of it; neither splits replies or look
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from .replies import split_reply
 if TYPE_CHECKING:
     from .extract import AttachmentText
 
-__all__ = ["MAX_ATTACHMENT_CHARS", "MAX_BODY_CHARS", "Reading", "read_message"]
+__all__ = ["MAX_ATTACHMENT_CHARS", "MAX_BODY_CHARS", "Reading", "html_adds", "read_message"]
 
 #: Body text read per message, so one huge message cannot bloat the index.
 MAX_BODY_CHARS = 1_000_000
@@ -27,6 +28,11 @@ MAX_BODY_CHARS = 1_000_000
 MAX_ATTACHMENT_CHARS = 1_000_000
 #: The start of an attachment's text that can name it a quote ("QUOTATION", "形式发票" as its title).
 QUOTE_TITLE_CHARS = 300
+
+# Words for comparing the HTML and plain versions: letter runs, digit runs, and each CJK character
+# pair (CJK text has no spaces, and the two versions break its lines in different places).
+_WORDS = re.compile(r"[^\W\d_\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]+|\d+|[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -58,8 +64,14 @@ class Reading:
 
 def read_message(parsed: ParsedMessage, texts: Sequence[AttachmentText] = ()) -> Reading:
     """Read ``parsed`` and the text of its attachments (``ingest.extract_attachments``, one per
-    attachment, or none when they were not read)."""
+    attachment, or none when they were not read). What an HTML alternative says beyond the plain
+    text is read as part of the message (split into new and quoted text the same way)."""
     new, quoted = split_reply(parsed.text[:MAX_BODY_CHARS])
+    adds = html_adds(parsed.html_text[:MAX_BODY_CHARS], parsed.text[:MAX_BODY_CHARS])
+    if adds:
+        more_new, more_quoted = split_reply(adds)
+        new = "\n\n".join(t for t in (new, more_new) if t)
+        quoted = "\n\n".join(t for t in (quoted, more_quoted) if t)
     kept: list[tuple[str, str]] = []
     room = MAX_ATTACHMENT_CHARS
     for t in texts:
@@ -90,3 +102,23 @@ def read_message(parsed: ParsedMessage, texts: Sequence[AttachmentText] = ()) ->
         quote_files=tuple(dict.fromkeys(files)),
         amounts=amounts,
     )
+
+
+def html_adds(html_text: str, plain: str) -> str:
+    """The lines of ``html_text`` (an HTML alternative as text) holding a word ``plain`` lacks: what
+    the HTML adds, without the lines that only repeat the plain text in another layout (so that a
+    message does not count twice for the same words)."""
+    if not html_text.strip():
+        return ""
+    known = _words(plain)
+    return "\n".join(line for line in html_text.splitlines() if not _words(line) <= known).strip()
+
+
+def _words(text: str) -> set[str]:
+    found: set[str] = set()
+    for word in _WORDS.findall(text.casefold()):
+        if len(word) > 1 and _CJK.match(word):
+            found.update(word[i:i + 2] for i in range(len(word) - 1))
+        else:
+            found.add(word)
+    return found

@@ -48,6 +48,9 @@ def store_message(
         sha256=sha,
         size=len(item.data),
         status="ok",
+        # Read partially (the parser could not finish it): stored, linked and indexed, and kept
+        # reported as a parse problem.
+        error=f"read partially: {parsed.partial}" if parsed.partial else None,
         header_message_id=(parsed.message_id or None) and fit_key(parsed.message_id[:MAX_HEADER_ID], "Message-ID",
                                                                   defects),
         subject=parsed.subject,
@@ -156,7 +159,7 @@ def mark_variants(session: Session, new: Sequence[Message]) -> None:
 def add_copy(session: Session, message: Message, account: str, item: RawItem, now: datetime) -> MessageCopy:
     """Record that ``message`` was found in ``item``'s folder of ``account`` (once per folder,
     by the source's own name for it); an IMAP copy follows the server's current UIDVALIDITY,
-    UID, flags, INTERNALDATE and labels."""
+    UID, flags, INTERNALDATE and labels, another copy gathers the labels its items carry."""
     mailbox = item.mailbox or item.folder
     copy = next((c for c in message.copies if c.account == account and c.mailbox == mailbox), None)
     if copy is None and message.stored_at != now:  # stored by an earlier run: look in the database
@@ -178,6 +181,10 @@ def add_copy(session: Session, message: Message, account: str, item: RawItem, no
         copy.flags = list(item.flags)
         copy.internaldate = item.internaldate.replace(tzinfo=None) if item.internaldate else None
         copy.labels = list(item.labels) or None
+    elif item.labels:  # an mbox from Google Takeout: the labels the message has there
+        labels = list(dict.fromkeys([*(copy.labels or []), *item.labels]))
+        if labels != copy.labels:
+            copy.labels = labels
     return copy
 
 

@@ -2,7 +2,7 @@
 
 A path is one of four kinds (``detect_kind``):
 
-- ``mbox``: one file holding several messages, split on envelope lines;
+- ``mbox``: one file holding several messages, split on envelope lines (``ingest.mbox``);
 - ``maildir``: a directory with ``cur/`` and ``new/`` (``tmp/`` is read too, a message can
   sit there), Maildir++ subfolders ``.Sent``, ``.Customers.Acme`` and plain nested folders;
 - ``tree``: any other directory; every file in it is a message (or an mbox, or a Maildir);
@@ -47,6 +47,7 @@ from typing import BinaryIO
 
 from .errors import SourceError
 from .imap import decode_folder
+from .mbox import MboxMessage, gmail_labels, split_mbox, starts_with_envelope
 from .message import RawItem
 
 log = logging.getLogger(__name__)
@@ -56,34 +57,11 @@ ErrorHandler = Callable[[str, str], None]
 
 _MBOX_SUFFIXES = (".mbox", ".mbx")
 _MAILDIR_PARTS = ("cur", "new", "tmp")
-_BOM = b"\xef\xbb\xbf"
-_BLANK_LINES = (b"\n", b"\r\n")
-# An envelope line is short; reading more than this to sniff one would only load binary junk.
-_HEAD_LIMIT = 4096
 
 _SKIP_NAMES = frozenset({".uidvalidity", "maildirfolder", "subscriptions", ".DS_Store", ".gitkeep", ".keep"})
 _SKIP_PREFIXES = ("dovecot", "courierimap")
 _SKIP_SUFFIXES = (".msf",)
 
-_DAY = rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
-_MONTH = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-# "From <sender> <date>": a day or month name and a time somewhere in the date, so that
-# "From Russia with love" in a body stays text. Thunderbird writes "From - <date>" and
-# sometimes "From -" with no date at all.
-_ENVELOPE = re.compile(
-    rb"From (?:-[ \t]*"
-    rb"|\S+[ \t]+(?=[^\r\n]*\b(?:" + _DAY + rb"|" + _MONTH + rb")\b)"
-    rb"(?=[^\r\n]*\b\d{1,2}:\d{2})[^\r\n]*)"
-    rb"\r?\n?"
-)
-# Envelopes this exact split even without a blank line before them: Thunderbird and other
-# writers omit that line, and no writer leaves such a line unquoted inside a body.
-_STRICT_ENVELOPE = re.compile(
-    rb"From (?:-[ \t]*"
-    rb"|\S+[ \t]+" + _DAY + rb",?[ \t]+" + _MONTH + rb"[ \t]+\d{1,2}[ \t]+\d{1,2}:\d{2}(?::\d{2})?"
-    rb"(?:[ \t]+(?:[A-Z]{1,5}|[+-]\d{4}))?[ \t]+\d{4}(?:[ \t][^\r\n]*)?)"
-    rb"\r?\n?"
-)
 _DIGITS = re.compile(r"([0-9]+)")
 
 
@@ -175,12 +153,12 @@ def _read_file(
             return
         with path.open("rb") as stream:
             if _has_mbox_suffix(path.name):
-                messages: Iterable[bytes] = _split_mbox(stream)
-            elif _is_eml(path.name) or not _starts_with_envelope(stream):
+                messages: Iterable[MboxMessage] = split_mbox(stream)
+            elif _is_eml(path.name) or not starts_with_envelope(stream):
                 yield RawItem(stream.read(), folder, origin)
                 return
             else:
-                split = _split_mbox(stream)
+                split = split_mbox(stream)
                 first, second = next(split, None), next(split, None)
                 if first is None or second is None:
                     # One message behind an envelope line: keep the file byte-exact.
@@ -188,78 +166,38 @@ def _read_file(
                     yield RawItem(stream.read(), folder, origin)
                     return
                 messages = itertools.chain((first, second), split)
-            for number, data in enumerate(messages, start=1):
-                yield RawItem(data, mbox_folder, f"{origin}#{number}")
+            for number, message in enumerate(messages, start=1):
+                yield _mbox_item(message, mbox_folder, f"{origin}#{number}")
     except OSError as exc:
         on_error(origin, _describe(exc))
 
 
-def _split_mbox(stream: BinaryIO) -> Iterator[bytes]:
-    """Yield each message of an mbox stream, holding one message in memory at a time.
-
-    A separator is an envelope line at the start of the file or after a blank line, or an
-    exact asctime envelope anywhere. It is not part of the message, nor is the blank line
-    before it; the rest is byte-exact. Text before the first separator is yielded as a
-    message of its own unless it is only whitespace.
-    """
-    lines: list[bytes] = []
-    in_preamble = True
-    after_blank = True
-    for index, line in enumerate(stream):
-        candidate = line[len(_BOM):] if index == 0 and line.startswith(_BOM) else line
-        if candidate.startswith(b"From ") and _is_separator(candidate, after_blank):
-            if not in_preamble:
-                yield _join_message(lines)
-            elif any(part.strip() for part in lines):
-                yield b"".join(lines)
-            lines = []
-            in_preamble = False
-        else:
-            lines.append(line)
-        after_blank = line in _BLANK_LINES
-    if not in_preamble:
-        yield _join_message(lines)
-    elif any(part.strip() for part in lines):
-        yield b"".join(lines)
-
-
-def _is_separator(line: bytes, after_blank: bool) -> bool:
-    if after_blank:
-        return _ENVELOPE.fullmatch(line) is not None
-    return _STRICT_ENVELOPE.fullmatch(line) is not None
-
-
-def _join_message(lines: list[bytes]) -> bytes:
-    # The blank line before the next envelope (or at the end of the file) belongs to the
-    # mbox format, not to the message.
-    if lines and lines[-1] in _BLANK_LINES:
-        lines = lines[:-1]
-    return b"".join(lines)
+def _mbox_item(message: MboxMessage, folder: str, origin: str) -> RawItem:
+    """An mbox message as a raw item: Gmail's labels (Takeout) kept as the copy's labels, and a
+    note when header blocks of what look like further messages ran into it."""
+    notes: tuple[str, ...] = ()
+    if message.stray_headers:
+        notes = (f"{message.stray_headers} more header block(s) with a Message-ID follow its own: messages may "
+                 "have run together where the mbox has no envelope line Dossier recognises, so this file's "
+                 "count may be short; check it with another mail program",)
+    return RawItem(message.data, folder, origin, labels=gmail_labels(message.data), notes=notes)
 
 
 def _is_mbox_file(path: Path, stream: BinaryIO) -> bool:
     if _has_mbox_suffix(path.name):
         return True
-    if _is_eml(path.name) or not _starts_with_envelope(stream):
+    if _is_eml(path.name) or not starts_with_envelope(stream):
         return False
-    return next(itertools.islice(_split_mbox(stream), 1, None), None) is not None
-
-
-def _starts_with_envelope(stream: BinaryIO) -> bool:
-    head = stream.readline(_HEAD_LIMIT)
-    stream.seek(0)
-    if head.startswith(_BOM):
-        head = head[len(_BOM):]
-    return head.startswith(b"From ") and _ENVELOPE.fullmatch(head) is not None
+    return next(itertools.islice(split_mbox(stream), 1, None), None) is not None
 
 
 def _count_file(path: Path) -> int:
     with path.open("rb") as stream:
         if _has_mbox_suffix(path.name):
-            return sum(1 for _ in _split_mbox(stream))
-        if _is_eml(path.name) or not _starts_with_envelope(stream):
+            return sum(1 for _ in split_mbox(stream))
+        if _is_eml(path.name) or not starts_with_envelope(stream):
             return 1
-        return max(1, sum(1 for _ in _split_mbox(stream)))
+        return max(1, sum(1 for _ in split_mbox(stream)))
 
 
 def _count_file_or_none(path: Path) -> int:

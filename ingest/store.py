@@ -91,9 +91,7 @@ class RawStore:
         if key is not None:
             if len(key) != KEY_BYTES:
                 raise RawStoreError(f"the raw store key must be {KEY_BYTES} bytes, not {len(key)}")
-            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-            self._aead = AESGCM(key)
+            self._aead = _aead(key)
 
     @property
     def is_encrypted(self) -> bool:
@@ -152,8 +150,7 @@ class RawStore:
         return sorted(tmp_dir.iterdir()) if tmp_dir.is_dir() else []
 
     def _seal(self, sha256: str, compressed: bytes) -> bytes:
-        nonce = os.urandom(_NONCE_BYTES)
-        return _MAGIC + nonce + self._aead.encrypt(nonce, compressed, sha256.encode())
+        return _seal_with(self._aead, compressed, sha256.encode())
 
     def put(self, data: bytes) -> tuple[str, bool]:
         """Store ``data``; return its SHA-256 and whether it was newly written.
@@ -248,16 +245,75 @@ class RawStore:
                 f"raw message {sha256[:12]} is encrypted and no key is configured; "
                 "set the raw store key ([raw_store] in dossier.toml) as when it was written"
             )
-        from cryptography.exceptions import InvalidTag
-
-        if not stored.startswith(_MAGIC) or len(stored) < len(_MAGIC) + _NONCE_BYTES + 16:
-            raise RawStoreError(f"raw message {sha256[:12]} at {path} is not an encrypted Dossier blob; "
-                                "restore it from a backup")
-        nonce = stored[len(_MAGIC):len(_MAGIC) + _NONCE_BYTES]
         try:
-            return self._aead.decrypt(nonce, stored[len(_MAGIC) + _NONCE_BYTES:], sha256.encode())
-        except InvalidTag:
+            return _open_with(self._aead, stored, sha256.encode())
+        except _NotSealed:
+            raise RawStoreError(f"raw message {sha256[:12]} at {path} is not an encrypted Dossier blob; "
+                                "restore it from a backup") from None
+        except _WrongKey:
             raise RawStoreError(
                 f"raw message {sha256[:12]} at {path} cannot be decrypted: the key is wrong or the file "
                 "is corrupt"
             ) from None
+
+
+# ---------------------------------------------------------------------------- sealing
+# The raw store's AES-256-GCM format (magic, random nonce, ciphertext and tag), also used for other
+# secrets kept beside the archive (the OAuth2 grants), each with its own associated data.
+
+
+class _NotSealed(ValueError):
+    pass
+
+
+class _WrongKey(ValueError):
+    pass
+
+
+def _aead(key: bytes):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(key)
+
+
+def _seal_with(aead, data: bytes, associated: bytes) -> bytes:
+    nonce = os.urandom(_NONCE_BYTES)
+    return _MAGIC + nonce + aead.encrypt(nonce, data, associated)
+
+
+def _open_with(aead, sealed: bytes, associated: bytes) -> bytes:
+    from cryptography.exceptions import InvalidTag
+
+    if not sealed.startswith(_MAGIC) or len(sealed) < len(_MAGIC) + _NONCE_BYTES + 16:
+        raise _NotSealed("not a sealed Dossier blob")
+    nonce = sealed[len(_MAGIC):len(_MAGIC) + _NONCE_BYTES]
+    try:
+        return aead.decrypt(nonce, sealed[len(_MAGIC) + _NONCE_BYTES:], associated)
+    except InvalidTag:
+        raise _WrongKey("the key is wrong or the data corrupt") from None
+
+
+def is_sealed(data: bytes) -> bool:
+    """True when ``data`` is in the sealed format of :func:`seal_bytes`."""
+    return data.startswith(_MAGIC)
+
+
+def seal_bytes(key: bytes, data: bytes, associated: bytes) -> bytes:
+    """``data`` sealed with AES-256-GCM under the 32-byte ``key`` (the raw store's format), bound to
+    ``associated`` (which must be given again to open it). Raises RawStoreError for a bad key."""
+    if len(key) != KEY_BYTES:
+        raise RawStoreError(f"the raw store key must be {KEY_BYTES} bytes, not {len(key)}")
+    return _seal_with(_aead(key), data, associated)
+
+
+def open_sealed(key: bytes, sealed: bytes, associated: bytes) -> bytes:
+    """The plaintext of :func:`seal_bytes`' output. Raises RawStoreError when ``sealed`` is not in
+    that format, or the key or ``associated`` is not the one it was sealed with (or it was altered)."""
+    if len(key) != KEY_BYTES:
+        raise RawStoreError(f"the raw store key must be {KEY_BYTES} bytes, not {len(key)}")
+    try:
+        return _open_with(_aead(key), sealed, associated)
+    except _NotSealed:
+        raise RawStoreError("the data is not sealed with Dossier's format") from None
+    except _WrongKey:
+        raise RawStoreError("the data cannot be opened: the key is wrong or the data is corrupt") from None

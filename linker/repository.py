@@ -392,11 +392,12 @@ class CustomerActivity:
     last_contact: datetime | None
 
 
-def customer_activity(session: Session) -> dict[int, CustomerActivity]:
-    """Message count and first/last message date per customer id."""
-    per_message = (
-        select(Link.customer_id, Link.message_id).distinct().subquery()
-    )
+def customer_activity(session: Session, customer_ids: Iterable[int] | None = None) -> dict[int, CustomerActivity]:
+    """Message count and first/last message date per customer id (of ``customer_ids``, or all)."""
+    links = select(Link.customer_id, Link.message_id)
+    if customer_ids is not None:
+        links = links.where(Link.customer_id.in_(sorted(set(customer_ids))))
+    per_message = links.distinct().subquery()
     rows = session.execute(
         select(per_message.c.customer_id, func.count(), func.min(Message.date), func.max(Message.date))
         .join(Message, Message.id == per_message.c.message_id)

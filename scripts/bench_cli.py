@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`dossier search` as a whole command (process start included), on its own and answered by `dossier daemon`.
 
-Runs the installed entry point (``python -m config.client``) once per query: first with
+Runs the entry point (``python -m config.cli``, what `dossier` runs) once per query: first with
 ``DOSSIER_NO_DAEMON=1`` (a fresh process imports SQLAlchemy, Whoosh and the ORM, then searches),
 then with a `dossier daemon` started on the archive for the run (the command hands the search to
 it over the data directory's socket). Checks that both print the same, and prints p50 / p95 of
@@ -25,7 +25,7 @@ from pathlib import Path
 from bench import _pct
 
 ROOT = Path(__file__).resolve().parents[1]
-CLIENT = [sys.executable, "-m", "config.client"]
+CLIENT = [sys.executable, "-m", "config.cli"]
 
 
 def _timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:

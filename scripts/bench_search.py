@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Warm search latency: a result page per ground-truth query in one process, as `dossier search` makes it.
 
-Opens the archive once (as the CLI does), then per query does the whole work of a result page:
-look up the ``customer:`` names, run the search, load the hits' rows (sender, recipients,
-customers, attachments, folders; the CLI's ``_hit_rows``), and check the index when nothing
-matched. Every query runs once unmeasured (the warm-up), then ``--repeat`` times; a query's
-latency is its fastest repeat (the noise of a shared machine only ever adds). Prints p50 / p95 /
-max over the queries and the slowest ten. ``--dump`` writes every page (ids, snippets, where
+Opens the archive once (as the CLI does), then per query does the whole work of a result page
+(``config.queries.search_messages``, what the CLI or the daemon computes before printing): look
+up the ``customer:`` names, run the search, load the hits' rows (sender, recipients, customers,
+attachments, folders), and check the index when nothing matched. Every query runs once
+unmeasured (the warm-up), then ``--repeat`` times; a query's latency is its fastest repeat (the
+noise of a shared machine only ever adds). Prints p50 / p95 / max over the queries and the
+slowest ten. ``--dump`` writes every page (ids, snippets, where
 they matched) as JSON, to check that a change keeps results identical; ``--profile`` runs the
 measured passes under cProfile and prints where the time goes.
 
@@ -29,18 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 def result_page(archive, text: str, limit: int) -> tuple[int, list[dict]]:
     """What `dossier search TEXT --limit LIMIT` computes before printing: (total, hit rows)."""
-    from config.cli import _hit_rows, _warn_if_index_incomplete
-    from index import SearchRequest, filter_values, parse_query, search
-    from linker import find_customer
+    from config.queries import search_messages
 
-    with archive.sessions() as session:
-        names = filter_values(parse_query(text), "customer")
-        customers = {name: (find_customer(session, name).id,) for name in names}
-        result = search(archive.index, SearchRequest(text=text, limit=limit, customers=customers))
-        rows = _hit_rows(archive, session, result.hits)
-        if not rows:
-            _warn_if_index_incomplete(archive, session)
-    return result.total, rows
+    page = search_messages(archive, text, limit=limit).as_json()
+    return page["total"], page["hits"]
 
 
 def main() -> None:

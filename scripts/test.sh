@@ -3,6 +3,8 @@
 #  - Debian's dovecot-imapd: the IMAP tests start a private Dovecot on 127.0.0.1 (never the system one)
 #  - Debian's postgresql (and its RUM extension): the tests start a private cluster on 127.0.0.1
 #    (never a system cluster) and run every database test on SQLite and on PostgreSQL
+#  - Debian's chromium and a CJK font: the web tests drive a headless Chromium (Playwright with the
+#    system browser; `playwright install` is never needed)
 #  - a virtualenv in .venv with Dossier and its test extras (the PostgreSQL driver among them)
 #  - the architecture's import contracts (import-linter, [tool.importlinter] in pyproject.toml)
 # Extra arguments go to pytest (e.g. `bash scripts/test.sh tests/sync -x`).
@@ -19,6 +21,9 @@ install() {
 if ! command -v dovecot >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
   install dovecot-imapd openssl
 fi
+if ! command -v chromium >/dev/null 2>&1 || ! [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+  install chromium fonts-wqy-microhei
+fi
 if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   install postgresql
 fi
@@ -30,4 +35,4 @@ fi
 python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]'
 .venv/bin/lint-imports --no-cache
-DOSSIER_REQUIRE_DOVECOT=1 DOSSIER_REQUIRE_POSTGRES=1 exec .venv/bin/python -m pytest "$@"
+DOSSIER_REQUIRE_DOVECOT=1 DOSSIER_REQUIRE_POSTGRES=1 DOSSIER_REQUIRE_BROWSER=1 exec .venv/bin/python -m pytest "$@"

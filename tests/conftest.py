@@ -240,11 +240,11 @@ class Dossier:
         self.data_dir = data_dir
         self.runner = CliRunner()
 
-    def run(self, *args: str, expect: int | None = 0, data_dir: bool = True):
+    def run(self, *args: str, expect: int | None = 0, data_dir: bool = True, input: str | None = None):
         from config.cli import main  # here, so the stage tests (tests/linker …) never load config
 
         argv = (["--data-dir", str(self.data_dir)] if data_dir else []) + [str(a) for a in args]
-        result = self.runner.invoke(main, argv, catch_exceptions=False)
+        result = self.runner.invoke(main, argv, catch_exceptions=False, input=input)
         if expect is not None:
             assert result.exit_code == expect, result.output
         return result
@@ -274,6 +274,21 @@ def dossier(tmp_path: Path, engine: str, database_url: str | None) -> Dossier:
 
 #: The team's own domain in tests: its addresses are internal.
 OWN = "northwind-trading.com"
+
+
+def build_sample(data_dir: Path) -> Dossier:
+    """The bundled sample (`sample/`) imported into a new archive at ``data_dir``."""
+    d = Dossier(data_dir)
+    d.run("init", "--own-domain", OWN)
+    d.run("customers", "import", REPO / "sample" / "customers.csv")
+    d.run("import", REPO / "sample" / "mailbox", "--account", "sample")
+    return d
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Dossier:
+    """The bundled sample archive, shared by a module's tests that only read it."""
+    return build_sample(tmp_path_factory.mktemp("sample") / "data")
 
 
 @pytest.fixture

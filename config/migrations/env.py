@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import config.models  # noqa: F401  (registers the composition root's tables for autogenerate)
+import config.models  # noqa: F401  (registers the composition root's tables: identity, nodes, users, audit)
 import linker.models  # noqa: F401  (and the linker's)
 from config.migrations import compare_type
 from ingest.models import Base

@@ -77,7 +77,7 @@ def test_the_issue_sheet_links_its_mail_and_shows_owner_and_people(team: Dossier
     assert f"  Owner: anna.li@{OWN}\n  People on file: 王芳 (13800000000)\n  Country: 中国\n" in out
     listed = team.run("customers", "list").stdout.splitlines()
     assert listed[1] == (f"宁波海通贸易有限公司  [wang@haitong-nb.cn]  owner anna.li@{OWN}  people 王芳 (13800000000)  "
-                         "1 messages, last 2024-03-05")
+                         "lost, 1 messages, last 2024-03-05")
     shown = team.json("customers", "show", "Acme")
     assert (shown["owner"], shown["domains"], "people" in shown) == ("Tom Baker", ["acme.co.uk"], False)
 

@@ -145,7 +145,7 @@ def test_hit_rows_are_read_in_pages_with_the_same_result(searchable: Dossier, mo
     # Rows are read page by page (bounded IN lists); a long result reads several pages.
     whole = searchable.json("search", "", "--limit", "50")
     assert len(whole) >= 3
-    monkeypatch.setattr("config.cli._HIT_PAGE", 2)
+    monkeypatch.setattr("config.queries.search.HIT_PAGE", 2)
     assert searchable.json("search", "", "--limit", "50") == whole
 
 

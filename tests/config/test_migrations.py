@@ -267,19 +267,24 @@ def test_every_revision_downgrades_and_upgrades_again_on_either_database(dossier
     assert "clean" in dossier.run("check").stdout
 
 
-def test_revision_0004_lifts_the_length_limits_and_its_downgrade_cuts_to_them(empty_database: str):
+def test_revision_0005_lifts_the_length_limits_and_its_downgrade_cuts_to_them(empty_database: str):
     engine = make_engine(empty_database, upgrade=False)
-    run_migrations(engine, "upgrade", "0003")
+    run_migrations(engine, "upgrade", "0004")
     address = "a" * 400 + "@" + "d" * 300 + ".example"
     insert = sa.text("INSERT INTO customers (name, country, notes, owner, fields, created_at) "
                      "VALUES (:name, '', '', :owner, '{}', '2024-01-01')")
+    add_user = sa.text("INSERT INTO users (email, name, role, password_hash, is_disabled, created_at) "
+                       "VALUES ('rep@x.example', :name, 'rep', 'h', false, '2024-01-01')")
     with engine.begin() as connection:
         connection.execute(insert, {"name": "Before", "owner": "o@x.example"})
-    run_migrations(engine, "upgrade", "0004")
-    with engine.begin() as connection:  # PostgreSQL refused this at 0003 (VARCHAR(320))
+    run_migrations(engine, "upgrade", "0005")
+    with engine.begin() as connection:  # PostgreSQL refused these at 0004 (VARCHAR(320), VARCHAR(200))
         connection.execute(insert, {"name": "N" * 600, "owner": address})
-    run_migrations(engine, "downgrade", "0003")
+        connection.execute(add_user, {"name": "R" * 300})
+    run_migrations(engine, "downgrade", "0004")
     with engine.connect() as connection:
         rows = connection.execute(sa.text("SELECT name, owner FROM customers ORDER BY id")).all()
+        user = connection.scalar(sa.text("SELECT name FROM users"))
     engine.dispose()
     assert rows == [("Before", "o@x.example"), ("N" * 500, address[:320])]
+    assert user == "R" * 200

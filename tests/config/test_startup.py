@@ -24,8 +24,8 @@ def _run(code: str, data_dir: Path) -> str:
 def test_collector_runs_again_once_the_archive_opens(dossier: Dossier):
     code = """
 import gc, sys
-from config import client
-client._pause_collector()
+from config import runtime
+runtime.pause_collector()
 paused = not gc.isenabled()
 from config.archive import Archive
 from config.settings import load_settings

@@ -15,7 +15,7 @@ from whoosh.qparser import QueryParser
 from whoosh.query import Phrase, Term
 from whoosh.searching import Searcher
 
-from index.analysis import TextTokenizer, normalize_text, text_analyzer
+from index.analysis import TextTokenizer, iter_tokens, normalize_text, stem, text_analyzer
 
 DOCS = {
     "en": (
@@ -92,10 +92,18 @@ def test_words_split_on_punctuation_and_keep_one_letter_tokens() -> None:
     assert _texts("12,500 units, first_last; I/O") == ["12", "500", "units", "first", "last", "i", "o"]
 
 
-def test_no_stop_words_and_no_stemming() -> None:
+def test_no_stop_words_and_stems_only_where_asked() -> None:
     assert _texts("To be or not to be, the quotations") == [
         "to", "be", "or", "not", "to", "be", "the", "quotations",
     ]  # fmt: skip
+    stemmed = [(t, pos) for t, pos, _, _ in iter_tokens("The quotations: 报价 invoices, fob PO4500", stems=True)]
+    assert stemmed == [("the", 0), ("quotations", 1), ("~quotat", 1), ("报价", 2), ("报", 2), ("价", 2),
+                       ("invoices", 3), ("~invoic", 3), ("fob", 4), ("po", 5), ("4500", 6)]
+
+
+def test_stem_is_snowballs_english_stem_of_ascii_words_only() -> None:
+    assert [stem(w) for w in ("invoices", "invoice", "quotations", "happy", "fob", "über", "po4500", "ab")] == [
+        "invoic", "invoic", "quotat", "happi", "fob", None, None, None]
 
 
 def test_combining_marks_stay_inside_words() -> None:
@@ -404,15 +412,16 @@ _POSTING_TEXTS = [
 ]
 
 
+@pytest.mark.parametrize("stems", [True, False])
 @pytest.mark.parametrize("unigrams", [True, False])
-@pytest.mark.parametrize("text", _POSTING_TEXTS)
-def test_index_positions_match_whoosh_positions(text: str, unigrams: bool):
+@pytest.mark.parametrize("text", [*_POSTING_TEXTS, "The invoices and quotations, invoice quotation happily"])
+def test_index_positions_match_whoosh_positions(text: str, unigrams: bool, stems: bool):
     from whoosh.analysis import CompositeAnalyzer
     from whoosh.formats import Positions
 
     from index.analysis import IndexPositions, TextTokenizer
 
-    analyzer = CompositeAnalyzer(TextTokenizer(cjk_unigrams=unigrams))
+    analyzer = CompositeAnalyzer(TextTokenizer(cjk_unigrams=unigrams, stems=stems))
     expected = list(Positions(field_boost=2.0).word_values(text, analyzer, mode="index"))
     assert list(IndexPositions(field_boost=2.0).word_values(text, analyzer, mode="index")) == expected
 

@@ -15,6 +15,7 @@ from ingest.imap import (
     choose_folders,
     decode_folder,
     describe_error,
+    missing_folders,
     plan_batches,
 )
 
@@ -82,3 +83,48 @@ def test_folder_names_decode_only_when_they_are_exact_modified_utf7():
     # Not modified UTF-7: shown as the server or the disk spells it.
     for name in ("R&D", "&", "Tom & Jerry", "已删除", "Q&A-2024"):
         assert decode_folder(name) == name
+
+
+def test_refusals_providers_send_get_the_fix_for_that_provider():
+    """The wording of refusals seen from Gmail, QQ Mail, NetEase, Microsoft 365 and Dovecot."""
+    cases = {
+        "[ALERT] Application-specific password required: https://support.google.com/accounts/answer/185833 "
+        "(Failure)": "requires an app password",
+        "[ALERT] Your account is not enabled for IMAP use. Please visit your Gmail settings page and enable "
+        "your account for IMAP access. (Failure)": "enable IMAP in the web mail settings",
+        "Login fail. Account is abnormal, service is not open, password is incorrect, login frequency limited, "
+        "or system is busy.": "IMAP is not enabled for this mailbox",
+        "LOGIN failed. Please use the authorization code to login": "授权码",
+        "[ALERT] Please log in via your web browser: https://support.google.com/mail/accounts/answer/78754 "
+        "(Failure)": "sign in there",
+        "User is authenticated but not connected.": "Set-CASMailbox -ImapEnabled $true",
+        "[ALERT] Too many simultaneous connections. (Failure)": "too many are open for this account",
+        "[LIMIT] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=10)":
+            "too many are open",
+    }
+    for text, expected in cases.items():
+        error = describe_error(LoginError(text), ACCOUNT)
+        assert expected in str(error), str(error)
+        assert str(error).startswith("account 'work': ") and "\n" not in str(error)
+    import imaplib
+
+    limit = describe_error(imaplib.IMAP4.error("[OVERQUOTA] Account exceeded command or bandwidth limits. "
+                                               "(Failure)"), ACCOUNT)
+    assert "download limit" in str(limit) and "next pass resumes where this one stopped" in str(limit)
+    assert not limit.retryable  # no hammering within the pass: the next pass tries again
+    assert "accounts authorize work" in str(describe_error(LoginError("BasicAuthBlocked"), ACCOUNT))
+
+
+def test_a_login_hint_replaces_the_generic_advice():
+    account = ImapAccount(name="qq", host="imap.qq.com", username="rep@qq.com", password=lambda: "x",
+                          login_hint="QQ Mail wants the authorisation code")
+    text = str(describe_error(LoginError("[AUTHENTICATIONFAILED] Invalid"), account))
+    assert text.endswith("QQ Mail wants the authorisation code") and "password_env" not in text
+
+
+def test_a_special_use_pattern_picks_gmail_all_mail_whatever_its_name():
+    folders = _folders(("INBOX",), ("[Gmail]", "\\Noselect"), ("[Gmail]/Alle Nachrichten", "\\All"),
+                       ("[Gmail]/Spam", "\\Junk"), ("Kunden",), ("[Gmail]/Gesendet", "\\Sent"))
+    assert [f.name for f in choose_folders(folders, ["\\All"])] == ["[Gmail]/Alle Nachrichten"]
+    assert missing_folders(folders, ["\\All", "INBOX", "Customers/*"]) == []
+    assert missing_folders(_folders(("INBOX",)), ["\\All", "Kunden", "K*"]) == ["\\All", "Kunden"]

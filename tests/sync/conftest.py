@@ -14,14 +14,15 @@ import pytest
 from tests.conftest import require_installed
 
 from .dovecot import DOVECOT, DovecotServer, Mailbox
+from .oauth_provider import OAuthServers
 
-__all__ = ["DovecotServer", "Mailbox", "account_toml"]
+__all__ = ["DovecotServer", "Mailbox", "OAuthServers", "account_toml"]
 
 
-def _server() -> Iterator[DovecotServer]:
+def _server(**options) -> Iterator[DovecotServer]:
     require_installed(shutil.which(DOVECOT) is not None, "dovecot", "dovecot-imapd", "DOSSIER_REQUIRE_DOVECOT")
     root = Path(tempfile.mkdtemp(prefix="dossier-dovecot-"))
-    server = DovecotServer(root)
+    server = DovecotServer(root, **options)
     try:
         server.start()
         yield server
@@ -40,6 +41,37 @@ def dovecot_server() -> Iterator[DovecotServer]:
 def restartable_dovecot_server() -> Iterator[DovecotServer]:
     """A second Dovecot for the tests that drop every connection by stopping or restarting it."""
     yield from _server()
+
+
+@pytest.fixture(scope="session")
+def oauth_servers(tmp_path_factory) -> Iterator[OAuthServers]:
+    """The local OAuth2 provider (token, device and authorisation endpoints over HTTPS) and the
+    token validation endpoint Dovecot asks (``oauth_provider.py``)."""
+    servers = OAuthServers(tmp_path_factory.mktemp("oauth"))
+    try:
+        yield servers
+    finally:
+        servers.close()
+
+
+@pytest.fixture(scope="session")
+def oauth_dovecot_server(oauth_servers: OAuthServers) -> Iterator[DovecotServer]:
+    """A Dovecot that also signs users in with XOAUTH2 / OAUTHBEARER against ``oauth_servers``,
+    and allows four sessions per user (to meet the limit on purpose)."""
+    yield from _server(oauth_url=oauth_servers.validation_url, max_connections=4)
+
+
+@pytest.fixture
+def oauth_dovecot(oauth_dovecot_server: DovecotServer, oauth_servers: OAuthServers) -> Iterator[Mailbox]:
+    """A fresh user on the OAuth2 Dovecot; the provider signs in as this user."""
+    if not oauth_dovecot_server.is_running():
+        oauth_dovecot_server.start()
+    mailbox = oauth_dovecot_server.add_mailbox()
+    oauth_servers.provider.person = mailbox.user
+    try:
+        yield mailbox
+    finally:
+        oauth_dovecot_server.remove_mailbox(mailbox)
 
 
 @pytest.fixture

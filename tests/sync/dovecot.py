@@ -89,10 +89,17 @@ def _kill_if_same(pid: int, started: str) -> None:
 
 
 class DovecotServer:
-    """One private Dovecot instance: ``start``, ``stop``, ``is_running`` and ``add_mailbox``."""
+    """One private Dovecot instance: ``start``, ``stop``, ``is_running`` and ``add_mailbox``.
 
-    def __init__(self, root: Path) -> None:
+    With ``oauth_url``, the server also signs users in with XOAUTH2 and OAUTHBEARER, asking that
+    validation endpoint about each bearer token (Dovecot's ``oauth2`` passdb, GET with the token
+    as ``Authorization: Bearer``; the answer's ``active`` and ``email`` decide); passwords still
+    work with PLAIN and LOGIN. ``max_connections`` caps the IMAP sessions per user and address."""
+
+    def __init__(self, root: Path, *, oauth_url: str | None = None, max_connections: int | None = None) -> None:
         self.root = root
+        self.oauth_url = oauth_url
+        self.max_connections = max_connections
         self.port = _free_port()
         self.ssl_port = _free_port()
         self.uid, self.gid = _mail_owner()
@@ -116,6 +123,26 @@ class DovecotServer:
             check=True, capture_output=True,
         )
         os.chmod(root / "key.pem", 0o600)
+        mechanisms, oauth = "plain login", ""
+        if self.oauth_url:
+            mechanisms = "plain login xoauth2 oauthbearer"
+            oauth_conf = root / "oauth2.conf.ext"
+            oauth_conf.write_text(f"""introspection_mode = auth
+introspection_url = {self.oauth_url}
+force_introspection = yes
+username_attribute = email
+active_attribute = active
+active_value = true
+""")
+            os.chmod(oauth_conf, 0o644)
+            oauth = f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {oauth_conf}
+}}
+"""
+        limit = f"protocol imap {{\n  mail_max_userip_connections = {self.max_connections}\n}}\n" \
+            if self.max_connections else ""
         # One passwd file per user (%u in the path): Dovecot re-reads a changed passwd file at most
         # once a second, so users added to one shared file could be refused for that second.
         self.conf.write_text(f"""
@@ -131,7 +158,7 @@ ssl_cert = <{self.cert}
 ssl_key = <{root}/key.pem
 ssl_dh = </usr/share/dovecot/dh.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_failure_delay = 0
 first_valid_uid = {self.uid}
 first_valid_gid = {self.gid}
@@ -161,7 +188,7 @@ passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd/%u
 }}
-userdb {{
+{oauth}{limit}userdb {{
   driver = static
   args = uid={self.uid} gid={self.gid} home={root}/mail/%u
 }}

@@ -1,7 +1,7 @@
 """The archive knows itself: its identity and raw store, its nodes, the jobs run once per cluster.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-12
 
 - ``archive_identity``: id INTEGER PRIMARY KEY (always 1), archive TEXT NOT NULL (a UUID),
@@ -19,8 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

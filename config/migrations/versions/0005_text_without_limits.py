@@ -1,7 +1,7 @@
 """Addresses, domains, names, folders and content types are TEXT, without a length limit.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-12
 
 PostgreSQL enforces a VARCHAR's length, SQLite never did: a message with an address over 320
@@ -19,6 +19,7 @@ defect of the message: ``ingest.records.KEY_BYTES``):
 - customer_domains: domain (255); customer_contacts: email (320)
 - customer_people: name (200), phone (100)
 - links: matched (320)
+- users: email (320), name (200); audit_events: actor (320) (the web front end's, revision 0004)
 
 On PostgreSQL VARCHAR to TEXT changes no stored byte (no table is rewritten). SQLite never
 enforced a VARCHAR's length and stores both alike, so there the revision changes nothing (re-creating
@@ -32,8 +33,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -49,6 +50,8 @@ COLUMNS: dict[str, dict[str, tuple[int, bool]]] = {
     "customer_contacts": {"email": (320, False)},
     "customer_people": {"name": (200, False), "phone": (100, False)},
     "links": {"matched": (320, False)},
+    "users": {"email": (320, False), "name": (200, False)},
+    "audit_events": {"actor": (320, False)},
 }
 
 

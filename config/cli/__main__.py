@@ -1,0 +1,5 @@
+"""``python -m config.cli``: the same as the ``dossier`` command."""
+
+from config.cli import run
+
+run()
