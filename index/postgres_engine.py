@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections import deque
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -45,7 +44,17 @@ from .analysis import iter_tokens
 from .document import Document
 from .engine import MARKER, Engine, EngineWriter, Feed, IndexDatabase, OnCommitted, Page, StoredHit, WriterFeed
 from .errors import SearchIndexError
-from .fields import STORED_TEXT_FIELDS, TEXT_FIELDS, keyword_lists, keyword_terms, stored_values, text_values
+from .fields import (
+    STEMMED_FIELDS,
+    STORED_TEXT_FIELDS,
+    TEXT_FIELDS,
+    keyword_lists,
+    keyword_terms,
+    stored_values,
+    text_values,
+    traits_of,
+)
+from .postgres_query import ADDRESS_FIELDS, KEYWORD_PREFIX, TEXT_PREFIX, Compiler, cut, namespace, quote
 
 log = logging.getLogger(__name__)
 
@@ -54,28 +63,21 @@ LIVE_TABLE = "search_documents"
 #: (a phrase of up to that many words across the seam is found whole in the later chunk).
 CHUNK = 2048
 OVERLAP = 64
-#: PostgreSQL's limits: positions kept per lexeme, bytes per lexeme, bytes per tsvector.
+#: PostgreSQL's limits: positions kept per lexeme, bytes per tsvector.
 MAX_POSITIONS = 256
-MAX_LEXEME_BYTES = 2000
 TSVECTOR_BUDGET = 900_000
 #: Documents between the commits of a long run (each commit makes them searchable).
 COMMIT_EVERY = 500
 #: Rows per INSERT statement batch.
 _FLUSH_EVERY = 200
 
-#: Each field's lexeme prefix and tsvector weight (A: subject, B: sender, D: quoted, C: the rest),
-#: and the order in which a document too large for one tsvector keeps its fields.
-_TEXT_PREFIX = {"subject": "s", "sender": "f", "recipients": "r", "to": "t", "cc": "c", "attachment": "n",
-                "body": "b", "quoted": "q", "attachment_text": "x"}
-_KEYWORD_PREFIX = {"from_addr": "F", "to_addr": "T", "cc_addr": "C", "addr": "A", "domain": "D", "customer": "U",
-                   "folder": "O", "account": "K", "lang": "L", "flag": "G"}
+#: Each field's tsvector weight (A: subject, B: sender, D: quoted, C: the rest), and the order in
+#: which a document too large for one tsvector keeps its fields.
 _WEIGHT = {"subject": "A", "sender": "B", "quoted": "D"}
-FIELD_ORDER = tuple(_TEXT_PREFIX)
+FIELD_ORDER = tuple(TEXT_PREFIX)
 #: ts_rank's weights for D, C, B, A: the fields' boosts of index.fields (quoted 0.3, body 1,
-#: sender 1.5, subject 2), scaled into ts_rank's range.
+#: sender 1.5, subject 3), scaled into ts_rank's range.
 _RANK_WEIGHTS = "{%s}" % ",".join(str(TEXT_FIELDS[f] / 5) for f in ("quoted", "body", "sender", "subject"))
-#: Fields whose values are addresses: their hosts are indexed too, for ``*@host`` and ``*.domain``.
-_ADDRESS_FIELDS = ("from_addr", "to_addr", "cc_addr", "addr")
 
 _EPOCH = datetime(1970, 1, 1)
 #: The order key "newest first" sorts by: the date's second, then (the same second) the later
@@ -87,20 +89,6 @@ _NEWEST_CEILING = 2 ** 53
 
 def _newest(date: datetime, seq: int) -> int:
     return ((date - _EPOCH) // timedelta(seconds=1) << _SEQ_BITS) + (seq & ((1 << _SEQ_BITS) - 1))
-
-
-def _cut(term: str) -> str:
-    data = term.encode()
-    return term if len(data) <= MAX_LEXEME_BYTES else data[:MAX_LEXEME_BYTES].decode("utf-8", "ignore")
-
-
-def _quote(lexeme: str) -> str:
-    """A lexeme as tsvector and tsquery text write it."""
-    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def _namespace(prefix: str, chunk: int) -> str:
-    return f"{prefix}{chunk or ''}:"
 
 
 # --- documents as rows --------------------------------------------------------------------------
@@ -132,16 +120,17 @@ class _Lexemes:
             self.size += 2
         return True
 
-    def add_text(self, prefix: str, weight: str, value: str) -> None:
-        """The tokens of one field, in chunks: a chunk ends before :data:`CHUNK` positions, or
-        before a lexeme's 257th position in it (a table of prices repeats "USD" that often), and
-        the next one starts again :data:`OVERLAP` positions back, so a phrase across the seam
-        lies whole in one chunk."""
+    def add_text(self, prefix: str, weight: str, value: str, stems: bool) -> None:
+        """The tokens of one field (with ``stems``, English stems beside the words, as the other
+        engines index them), in chunks: a chunk ends before :data:`CHUNK` positions, or before a
+        lexeme's 257th position in it (a table of prices repeats "USD" that often), and the next
+        one starts again :data:`OVERLAP` positions back, so a phrase across the seam lies whole in
+        one chunk."""
         chunk, first = 0, None  # the chunk being written and the position it starts at
         counts: dict[str, int] = {}
         recent: deque[tuple[str, int]] = deque()  # the last OVERLAP positions' tokens
-        for term, pos, _, _ in iter_tokens(value, offsets=False):
-            term = _cut(term)
+        for term, pos, _, _ in iter_tokens(value, offsets=False, stems=stems):
+            term = cut(term)
             if first is None:
                 first = pos
             if pos - first >= CHUNK or counts.get(term, 0) >= MAX_POSITIONS:
@@ -162,13 +151,13 @@ class _Lexemes:
 
     def _position(self, prefix: str, chunk: int, term: str, offset: int, weight: str, counts: dict[str, int]) -> bool:
         counts[term] = counts.get(term, 0) + 1
-        if not self.add(_namespace(prefix, chunk) + term, f"{offset + 1}{weight}"):
+        if not self.add(namespace(prefix, chunk) + term, f"{offset + 1}{weight}"):
             self.chunks[prefix] = max(self.chunks.get(prefix, 0), chunk + 1)
             return False
         return True
 
     def tsvector(self) -> str:
-        return " ".join(_quote(lexeme) + (":" + ",".join(positions) if positions else "")
+        return " ".join(quote(lexeme) + (":" + ",".join(positions) if positions else "")
                         for lexeme, positions in self.positions.items())
 
 
@@ -190,23 +179,23 @@ def _row(doc: Document) -> dict:
     texts = text_values(doc)
     for name in FIELD_ORDER:
         if texts[name]:
-            lexemes.add_text(_TEXT_PREFIX[name], _WEIGHT.get(name, "C"), texts[name])
+            lexemes.add_text(TEXT_PREFIX[name], _WEIGHT.get(name, "C"), texts[name], name in STEMMED_FIELDS)
     keywords = {}
     for name, values in keyword_lists(doc).items():
         terms = keyword_terms(values)
         keywords[name] = terms
-        prefix = _KEYWORD_PREFIX[name]
+        prefix = KEYWORD_PREFIX[name]
         for term in terms:
-            lexemes.add(_cut(f"{prefix}:{term}"))
-            if name in _ADDRESS_FIELDS:
+            lexemes.add(cut(f"{prefix}:{term}"))
+            if name in ADDRESS_FIELDS:
                 for host in _hosts(term):
-                    lexemes.add(_cut(prefix + host))
+                    lexemes.add(cut(prefix + host))
             elif name == "domain":
                 for i, ch in enumerate(term):
                     if ch == ".":
-                        lexemes.add(_cut(f"{prefix}.:{term[i + 1:]}"))
+                        lexemes.add(cut(f"{prefix}.:{term[i + 1:]}"))
     stored = {name: texts[name] for name in STORED_TEXT_FIELDS}
-    stored.update(stored_values(doc))
+    stored.update(stored_values(doc), traits=traits_of(doc.is_bulk, bool(doc.customers)))
     if lexemes.truncated:
         log.warning("message %s has more text than one index row holds; the end of its longest fields is not "
                     "searchable with the postgres engine", doc.id[:12])
@@ -489,7 +478,7 @@ class PostgresEngine(Engine):
 
     def _search(self, query: p.Plan, filter: p.Plan | None, *, scored: bool, limit: int, offset: int) -> Page:
         chunks = {key[7:]: value for key, value in self._meta_values().items() if key.startswith("chunks:")}
-        compiler = _Compiler(chunks)
+        compiler = Compiler(chunks)
         where = compiler.condition(query)
         if filter is not None:
             where = f"({where}) AND ({compiler.condition(filter)})"
@@ -497,10 +486,15 @@ class PostgresEngine(Engine):
         table = self.table
         score = "0.0"
         order = "newest DESC"
-        rank = compiler.rank_query(query) if scored else None
-        if rank:
-            params["rank"] = rank
-            score = f"ts_rank('{_RANK_WEIGHTS}', tsv, CAST(:rank AS tsquery))"
+        ranks = compiler.rank_queries(query) if scored else {}
+        if ranks:
+            # ts_rank weighs no single lexeme of a tsquery: a word's other forms (boost 0.5) are
+            # ranked apart and count that much of the word itself.
+            terms = []
+            for i, (boost, rank) in enumerate(sorted(ranks.items(), reverse=True)):
+                params[f"rank{i}"] = rank
+                terms.append(f"{boost!r} * ts_rank('{_RANK_WEIGHTS}', tsv, CAST(:rank{i} AS tsquery))")
+            score = " + ".join(terms)
             order = "score DESC, newest DESC"
         elif self._meta_values().get("rum"):
             params["ceiling"] = _NEWEST_CEILING
@@ -510,7 +504,7 @@ class PostgresEngine(Engine):
             rows = connection.execute(text(
                 f"SELECT id, date, stored, {score} AS score FROM {table} WHERE {where} ORDER BY {order} "
                 "LIMIT :limit OFFSET :offset"), params).all() if total > offset else []
-        hits = tuple(StoredHit(id=doc_id, score=float(value) if rank else 0.0, date=date, fields=json.loads(stored))
+        hits = tuple(StoredHit(id=doc_id, score=float(value) if ranks else 0.0, date=date, fields=json.loads(stored))
                      for doc_id, date, stored, value in rows)
         return Page(hits=hits, total=total)
 
@@ -520,85 +514,3 @@ class PostgresEngine(Engine):
                 engine.dispose()
         self._write_engine = self._read_engine = None
         self._meta = None
-
-
-# --- plans compiled to SQL and tsquery ----------------------------------------------------------
-
-#: A glob a host lexeme answers: "*@host" or "*.suffix" with nothing else wild.
-_HOST_GLOB = re.compile(r"^\*([@.])([^*?]+)$")
-
-
-class _Compiler:
-    """Turns a plan into a WHERE clause: text lookups into ``tsv @@ tsquery`` (one tsquery for a
-    whole subtree where it can), dates into comparisons; its bound values in :attr:`params`."""
-
-    def __init__(self, chunks: dict[str, int]) -> None:
-        self.chunks = chunks
-        self.params: dict[str, object] = {}
-
-    def _param(self, value: object) -> str:
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        return f":{name}"
-
-    def condition(self, node: p.Plan) -> str:
-        tsq = self.tsquery(node)
-        if tsq is not None:
-            return f"tsv @@ CAST({self._param(tsq)} AS tsquery)"
-        if isinstance(node, p.DateSpan):
-            parts = []
-            if node.start is not None:
-                parts.append(f"date >= {self._param(node.start)}")
-            if node.end is not None:
-                parts.append(f"date < {self._param(node.end)}")
-            return " AND ".join(parts) or "TRUE"
-        if isinstance(node, p.Every):
-            return "TRUE"
-        if isinstance(node, p.Nothing):
-            return "FALSE"
-        if isinstance(node, p.Wildcard):
-            like = "".join("%" if ch == "*" else "_" if ch == "?" else "\\" + ch if ch in "%_\\" else ch
-                           for ch in node.pattern)
-            return (f"EXISTS (SELECT 1 FROM jsonb_array_elements_text(keywords -> {self._param(node.field)}) AS v "
-                    f"WHERE v LIKE {self._param(like)})")
-        if isinstance(node, p.Not):
-            return f"NOT ({self.condition(node.child)})"
-        joiner = " AND " if isinstance(node, p.And) else " OR "
-        return joiner.join(f"({self.condition(child)})" for child in node.children)
-
-    def tsquery(self, node: p.Plan) -> str | None:
-        """The tsquery text of ``node``, or None when part of it is no text lookup."""
-        if isinstance(node, p.Term):
-            return self._alternatives(node.field, lambda ns: _quote(_cut(ns + node.text)))
-        if isinstance(node, p.Prefix):
-            return self._alternatives(node.field, lambda ns: _quote(_cut(ns + node.text)) + ":*")
-        if isinstance(node, p.Phrase):
-            return self._alternatives(node.field, lambda ns: " <-> ".join(_quote(_cut(ns + w)) for w in node.words))
-        if isinstance(node, p.Wildcard):
-            found = _HOST_GLOB.match(node.pattern)
-            prefix = _KEYWORD_PREFIX.get(node.field)
-            if found is None or prefix is None or (found.group(1) == "@" and node.field not in _ADDRESS_FIELDS):
-                return None
-            return _quote(_cut(f"{prefix}{found.group(1)}:{found.group(2)}"))
-        if isinstance(node, p.Not):
-            child = self.tsquery(node.child)
-            return None if child is None else f"!({child})"
-        if isinstance(node, p.And | p.Or):
-            parts = [self.tsquery(child) for child in node.children]
-            if any(part is None for part in parts):
-                return None
-            return (" & " if isinstance(node, p.And) else " | ").join(f"({part})" for part in parts)
-        return None
-
-    def _alternatives(self, field: str, lexemes) -> str:
-        if field in _KEYWORD_PREFIX:
-            return lexemes(_KEYWORD_PREFIX[field] + ":")
-        prefix = _TEXT_PREFIX[field]
-        return " | ".join(f"({lexemes(_namespace(prefix, chunk))})" for chunk in range(self.chunks.get(prefix, 1)))
-
-    def rank_query(self, plan: p.Plan) -> str | None:
-        """What relevance is measured by: every text lookup the query asks for (OR)."""
-        parts = [part for leaf in p.positive_leaves(plan) if not isinstance(leaf, p.DateSpan)
-                 if (part := self.tsquery(leaf)) is not None]
-        return " | ".join(f"({part})" for part in parts) or None
-
