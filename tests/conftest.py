@@ -83,9 +83,11 @@ def backends() -> tuple[str, ...]:
     return tuple(b for b in BACKENDS if b in wanted) if wanted else BACKENDS
 
 
-@pytest.fixture(params=[pytest.param(b, marks=pytest.mark.postgres) if b == "postgres" else b for b in BACKENDS])
+@pytest.fixture(scope="module",
+                params=[pytest.param(b, marks=pytest.mark.postgres) if b == "postgres" else b for b in BACKENDS])
 def backend(request: pytest.FixtureRequest) -> str:
-    """The database of the archives a test makes: every such test runs on SQLite and on PostgreSQL."""
+    """The database of the archives a test makes: every such test runs on SQLite and on PostgreSQL
+    (per module, so that an archive a module's tests share is made once per backend)."""
     return request.param
 
 
@@ -203,13 +205,21 @@ def tables_session(backend: str, request: pytest.FixtureRequest, sqlite_url: str
     engine.dispose()
 
 
-@pytest.fixture
-def database_url(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """The URL of a fresh archive database on ``backend`` (None: SQLite in the data directory)."""
+@contextmanager
+def archive_database(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The URL of a fresh archive database on ``backend`` (None: SQLite in the data directory),
+    dropped afterwards."""
     if backend == "sqlite":
         yield None
         return
     with request.getfixturevalue("postgres").new() as url:
+        yield url
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """:func:`archive_database` for one test."""
+    with archive_database(backend, request) as url:
         yield url
 
 
@@ -276,19 +286,21 @@ def dossier(tmp_path: Path, engine: str, database_url: str | None) -> Dossier:
 OWN = "northwind-trading.com"
 
 
-def build_sample(data_dir: Path) -> Dossier:
-    """The bundled sample (`sample/`) imported into a new archive at ``data_dir``."""
+def build_sample(data_dir: Path, database_url: str | None = None) -> Dossier:
+    """The bundled sample (`sample/`) imported into a new archive at ``data_dir`` (its database at
+    ``database_url``, else SQLite in the data directory)."""
     d = Dossier(data_dir)
-    d.run("init", "--own-domain", OWN)
+    d.run("init", "--own-domain", OWN, *(["--database-url", database_url] if database_url else []))
     d.run("customers", "import", REPO / "sample" / "customers.csv")
     d.run("import", REPO / "sample" / "mailbox", "--account", "sample")
     return d
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Dossier:
-    """The bundled sample archive, shared by a module's tests that only read it."""
-    return build_sample(tmp_path_factory.mktemp("sample") / "data")
+def sample(tmp_path_factory, backend: str, request: pytest.FixtureRequest) -> Iterator[Dossier]:
+    """The bundled sample archive on ``backend``, shared by a module's tests that only read it."""
+    with archive_database(backend, request) as url:
+        yield build_sample(tmp_path_factory.mktemp("sample") / "data", url)
 
 
 @pytest.fixture

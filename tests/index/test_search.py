@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from index import QueryError, SearchIndex, SearchIndexError, SearchRequest, build_document, search
+from index.plan import lower
 from ingest import extract_attachments, parse_message, read_message
 from tests.conftest import ENGINES, index_database, make_message
 from tests.ingest.files import make_docx, make_pdf, make_xlsx
@@ -110,6 +111,19 @@ def test_boolean_phrase_and_prefix(index: SearchIndex) -> None:
     assert _ids(index, '"stock are valves"') == set()
     assert _ids(index, "giraf*") == {"giraffe", "reply"}
     assert _ids(index, "NOT zebra NOT giraffe") == {"zh"}
+
+
+def test_a_readers_scope_keeps_to_their_customers_and_accounts_on_every_engine(index: SearchIndex) -> None:
+    # Customer 2's mail and the account "dan" ("plain" links to no customer): the web's rep scope.
+    assert _ids(index, "", within=((2,), ("dan",))) == {"zh", "plain"}
+    assert _ids(index, "zebra", within=((1,), ())) == {"offer"}
+    assert _ids(index, "", within=((), ())) == set()  # nothing in scope: nothing at all
+
+
+def test_relevance_hits_carry_the_traits_ranking_weighs(index: SearchIndex) -> None:
+    query, _ = lower("zebra", {})
+    traits = {h.id: h.fields.get("traits") for h in index.open().search(query, None, scored=True, limit=10).hits}
+    assert traits == {"offer": ["customer"], "plain": []}
 
 
 @pytest.mark.parametrize(("query", "expected"), [
