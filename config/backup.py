@@ -31,7 +31,7 @@ from linker import Link, find_customer
 
 from .archive import Archive, Progress, no_progress
 from .identity import RAW_MARKER
-from .settings import DB_NAME, RAW_DIR, ConfigError
+from .settings import DB_NAME, RAW_DIR, ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,7 @@ def backup_archive(archive: Archive, dest: Path, *, progress: Progress = no_prog
     else:
         shas = _dump_postgres(archive, dest / DUMP_NAME)
         report.database = DUMP_NAME
-    shutil.copy2(archive.settings.config_path, dest / "dossier.toml")
-    os.chmod(dest / "dossier.toml", 0o600)
+    _copy_config(archive.settings, dest / "dossier.toml")
     report.messages = len(shas)
     raw_root = dest / RAW_DIR
     raw_root.mkdir(exist_ok=True, mode=0o700)
@@ -138,6 +137,20 @@ def libpq_environment(url) -> dict[str, str]:
         if value:
             environ[key] = str(value)
     return environ
+
+
+def _copy_config(settings: Settings, target: Path) -> None:
+    """The config, but for ``[raw_store] path``: a backup keeps its raw files in its own ``raw/``
+    (restored, it must not write into the live archive's shared raw store)."""
+    if not settings.raw_dir:
+        shutil.copy2(settings.config_path, target)
+    else:
+        import tomlkit
+
+        config = tomlkit.parse(settings.config_path.read_text(encoding="utf-8"))
+        config["raw_store"]["path"] = ""
+        target.write_text(tomlkit.dumps(config), encoding="utf-8")
+    os.chmod(target, 0o600)
 
 
 def _dump_postgres(archive: Archive, target: Path) -> list[str]:

@@ -12,6 +12,7 @@ import ingest
 import linker
 from index import ENGINES
 
+from ..runtime import DB_NAME
 from .common import archive_options, ask, emit_json, open_archive, options, progress, safe, settings, take_write_lock
 
 
@@ -236,8 +237,12 @@ def backup_command(dest: Path, as_json: bool) -> None:
     if as_json:
         emit_json(report.summary())
     else:
+        restore = f"dossier --data-dir {dest} reindex"
+        if report.database != DB_NAME:  # PostgreSQL: the dump goes into a new database first
+            restore = (f"pg_restore --no-owner -d NEWDB {dest / report.database}, set [database] url in "
+                       f"{dest / 'dossier.toml'} to it, then {restore}")
         click.echo(f"Backed up {report.messages} messages ({report.blobs} raw files, {report.linked} hard-linked) "
-                   f"to {dest}; restore: dossier --data-dir {dest} reindex")
+                   f"to {dest}; restore: {restore}")
     if report.missing:
         click.echo(f"warning: {report.missing} raw messages were already missing; run `dossier check`", err=True)
         raise SystemExit(1)

@@ -151,6 +151,22 @@ def test_export_one_customer(dossier: Dossier, tmp_path: Path):
     assert report["messages"] == len(acme) > 0
 
 
+def test_a_backup_of_an_archive_whose_raw_store_is_shared_holds_its_own(tmp_path: Path, backend: str,
+                                                                        database_url: str | None,
+                                                                        request: pytest.FixtureRequest):
+    shared = tmp_path / "shared-raw"
+    d = Dossier(tmp_path / "data")
+    d.run("init", "--raw-store", shared, *(["--database-url", database_url] if database_url else []))
+    everything = _sample(d)
+    d.run("backup", tmp_path / "backup")
+    restored = _restore(tmp_path / "backup", backend, request)
+    assert load_settings(restored.data_dir).raw_path == tmp_path / "backup" / "raw"
+    shutil.rmtree(shared)  # the restored archive needs nothing of the live one
+    restored.run("reindex")
+    assert sorted(h["sha256"] for h in restored.json("search", "", "--limit", "10000")) == everything
+    assert json.loads(restored.run("check", "--json").stdout)["clean"]
+
+
 @pytest.mark.parametrize(("engine", "backend"), [("postgres", "postgres")])
 def test_a_postgres_engine_backup_restores_with_its_index(dossier: Dossier, tmp_path: Path, backend: str,
                                                           request: pytest.FixtureRequest):
@@ -166,3 +182,5 @@ def test_a_postgres_engine_backup_restores_with_its_index(dossier: Dossier, tmp_
 
     assert hits(restored) == hits(dossier)
     assert json.loads(restored.run("check", "--json").stdout)["clean"]
+    told = dossier.run("backup", tmp_path / "again").stdout  # the restore the text names is this one
+    assert f"pg_restore --no-owner -d NEWDB {tmp_path / 'again' / 'dossier.pgdump'}" in told
