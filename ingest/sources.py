@@ -105,19 +105,19 @@ def detect_kind(path: Path) -> str:
             files, dirs = _scan(path)
             if not files and not _has_file_below(dirs):
                 raise SourceError(
-                    f"nothing to import in {path}: the folder holds no files; "
+                    f"nothing to import in {display_path(path)}: the folder holds no files; "
                     "point at a mailbox file, a Maildir or a folder of messages"
                 )
             return "maildir" if _is_maildir(dirs) else "tree"
         if not stat.S_ISREG(mode):
             raise SourceError(
-                f"cannot read {path}: not a regular file or folder; "
+                f"cannot read {display_path(path)}: not a regular file or folder; "
                 "point at a mailbox file, a Maildir or a folder of messages"
             )
         with path.open("rb") as stream:
             return "mbox" if _is_mbox_file(path, stream) else "file"
     except OSError as exc:
-        raise SourceError(f"cannot read {path}: {_describe(exc)}") from exc
+        raise SourceError(f"cannot read {display_path(path)}: {_describe(exc)}") from exc
 
 
 def iter_source(path: Path, on_error: ErrorHandler | None = None) -> Iterator[RawItem]:
@@ -151,7 +151,7 @@ def count_messages(path: Path) -> int | None:
         try:
             return _count_file(path)
         except OSError as exc:
-            raise SourceError(f"cannot read {path}: {_describe(exc)}") from exc
+            raise SourceError(f"cannot read {display_path(path)}: {_describe(exc)}") from exc
     return sum(_count_file_or_none(file) for file, _, _ in _walk_root(path, _ignore_error))
 
 
@@ -167,7 +167,7 @@ def _read_file(
     path: Path, folder: str, mbox_folder: str, on_error: ErrorHandler
 ) -> Iterator[RawItem]:
     """Yield the one message in ``path``, or each message when it is an mbox."""
-    origin = str(path)
+    origin = _display(str(path))
     try:
         # A FIFO or device would block or never end: only regular files are opened.
         if not stat.S_ISREG(path.stat().st_mode):
@@ -276,42 +276,50 @@ def _walk_root(root: Path, on_error: ErrorHandler) -> Iterator[tuple[Path, str, 
     try:
         is_maildir = _is_maildir(_scan(root)[1])
     except OSError as exc:
-        on_error(str(root), _describe(exc))
+        on_error(_display(str(root)), _describe(exc))
         return
     yield from _walk(root, "INBOX" if is_maildir else _folder_name(own_name), "", on_error)
 
 
-def _walk(
-    directory: Path, folder: str, prefix: str, on_error: ErrorHandler, *, is_maildir_part: bool = False
-) -> Iterator[tuple[Path, str, str]]:
+def _walk(directory: Path, folder: str, prefix: str, on_error: ErrorHandler) -> Iterator[tuple[Path, str, str]]:
     """Yield (file, folder, folder if the file is an mbox) for every file under ``directory``.
 
     ``folder`` names the files directly in ``directory`` (or in its cur/new/tmp when it is
-    a Maildir); ``prefix`` starts the names of its subfolders.
+    a Maildir); ``prefix`` starts the names of its subfolders. Depth first, in sorted order,
+    without recursion: an export 1,100 folders deep must not exhaust Python's stack.
     """
-    try:
-        files, dirs = _scan(directory)
-    except OSError as exc:
-        on_error(str(directory), _describe(exc))
-        return
-    subfolders = dirs
-    is_maildir = _is_maildir(dirs)
-    if is_maildir:
-        # cur, new and tmp hold the Maildir's own messages under its own name.
-        for part in (d for d in dirs if d.name in _MAILDIR_PARTS):
-            yield from _walk(part, folder, prefix, on_error, is_maildir_part=True)
-        subfolders = [d for d in dirs if d.name not in _MAILDIR_PARTS]
-    if is_maildir_part:
-        # The Maildir convention: names starting with a dot in cur/new/tmp are not messages.
-        files = [f for f in files if not f.name.startswith(".")]
-    for file in files:
-        yield file, folder, _folder_name(prefix + _strip_mbox_suffix(file.name))
-    for sub in subfolders:
-        if is_maildir and sub.name.startswith(".") and len(sub.name) > 1:
-            name = prefix + _maildirpp_name(sub.name)
-        else:
-            name = prefix + _folder_name(sub.name)
-        yield from _walk(sub, name, name + "/", on_error)
+    # A stack of what is still to do, the next at its end: a file to yield, or a folder to read
+    # as (directory, folder, prefix, is_maildir_part).
+    pending: list[tuple[Path, str, str] | tuple[Path, str, str, bool]] = [(directory, folder, prefix, False)]
+    while pending:
+        task = pending.pop()
+        if len(task) == 3:
+            yield task
+            continue
+        here, name, start, is_maildir_part = task
+        try:
+            files, dirs = _scan(here)
+        except OSError as exc:
+            on_error(_display(str(here)), _describe(exc))
+            continue
+        subfolders = dirs
+        todo: list = []
+        is_maildir = _is_maildir(dirs)
+        if is_maildir:
+            # cur, new and tmp hold the Maildir's own messages under its own name.
+            todo += [(part, name, start, True) for part in dirs if part.name in _MAILDIR_PARTS]
+            subfolders = [d for d in dirs if d.name not in _MAILDIR_PARTS]
+        if is_maildir_part:
+            # The Maildir convention: names starting with a dot in cur/new/tmp are not messages.
+            files = [f for f in files if not f.name.startswith(".")]
+        todo += [(file, name, _folder_name(start + _strip_mbox_suffix(file.name))) for file in files]
+        for sub in subfolders:
+            if is_maildir and sub.name.startswith(".") and len(sub.name) > 1:
+                sub_name = start + _maildirpp_name(sub.name)
+            else:
+                sub_name = start + _folder_name(sub.name)
+            todo.append((sub, sub_name, sub_name + "/", False))
+        pending += reversed(todo)
 
 
 def _scan(directory: Path) -> tuple[list[Path], list[Path]]:
@@ -388,9 +396,20 @@ def _maildirpp_name(name: str) -> str:
 
 
 def _folder_name(name: str) -> str:
-    # File names that are not valid UTF-8 arrive with surrogate escapes, which no database
-    # column or report can store.
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _display(name)
+
+
+def _display(name: str) -> str:
+    """A file name as text for rows and reports. Names are bytes: one that is not UTF-8 (GBK
+    names from Chinese Windows) arrives with surrogate escapes, which no database column or
+    report can hold, so its bad bytes are shown as U+FFFD. Files are always opened by their
+    ``Path``, which keeps the exact bytes (``os.fsencode`` gives them back)."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
+def display_path(path: Path | str) -> str:
+    """``path`` as text for a message or a report line (see :func:`_display`)."""
+    return _display(str(path))
 
 
 def _natural_key(name: str) -> tuple[tuple[str | int, ...], str]:
@@ -406,6 +425,8 @@ def _describe(exc: OSError) -> str:
         return "permission denied; check the file's permissions"
     if exc.errno == errno.ELOOP:
         return "too many levels of symbolic links; fix or remove the link"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the path is longer than the system allows; move the folder higher up and import it from there"
     reason = (exc.strerror or str(exc)).lower()
     return f"{reason}; check the disk and try again"
 
