@@ -7,6 +7,7 @@ through ``config``'s lazy names when a command opens it.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -21,6 +22,7 @@ import config
 
 from ..protocol import ask_daemon
 from ..runtime import locate, loose_permissions
+from .failures import full_disk_line, full_disk_path, is_broken_pipe, leave_quietly
 
 if TYPE_CHECKING:
     from ..archive import Archive
@@ -49,18 +51,35 @@ class DossierGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except _user_errors() as exc:  # an except clause's types are looked up only when something is raised
-            raise click.ClickException(str(exc)) from exc
-        except _database_errors() as exc:
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            raise click.ClickException(
-                f"database error: {reason}; check that the database is reachable and not damaged"
-            ) from exc
-        except OSError as exc:  # disk full, permissions changed under us, a vanished directory
-            where = f" ({exc.filename})" if exc.filename else ""
-            raise click.ClickException(
-                f"{exc.strerror or exc}{where}; check free disk space and the data directory's permissions"
-            ) from exc
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            line = _one_line(exc)
+            if line is None:
+                raise
+            raise click.ClickException(line) from exc
+
+
+def _one_line(exc: Exception) -> str | None:
+    """The one line for an error people can act on; None for a bug (its traceback is the report).
+    A closed pipe ends the command quietly, wherever it was met."""
+    if is_broken_pipe(exc):
+        leave_quietly()
+    written = full_disk_path(exc)
+    if written is not None:
+        return full_disk_line(locate(options().get("data_dir"))[0], written)
+    if isinstance(exc, _user_errors()):
+        return str(exc)
+    if isinstance(exc, _database_errors()):
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return f"database error: {reason}; check that the database is reachable and not damaged"
+    if isinstance(exc, OSError):  # permissions changed under us, a vanished directory
+        where = f" ({os.fsdecode(exc.filename)})" if exc.filename else ""
+        if exc.errno == errno.EROFS:
+            return (f"cannot write{where}: the file system is read-only; Dossier writes to its data directory "
+                    "(locks, database, index), so remount it read-write or copy the archive to a writable place")
+        return f"{exc.strerror or exc}{where}; check free disk space and the data directory's permissions"
+    return None
 
 
 def options() -> dict:
