@@ -111,7 +111,11 @@ def settings() -> Settings:
     (which may log from now on). Raises ConfigError."""
     obj = options()
     start_logging(obj.get("verbose", 0))
-    return config.load_settings(obj.get("data_dir"), obj.get("config_path"))
+    named = obj.get("config_path")
+    if named is not None and not named.expanduser().exists():
+        raise config.ConfigError(f"config file {named} does not exist; check the --config path (without "
+                                 f"--config, {locate(obj.get('data_dir'))[1]} is read)")
+    return config.load_settings(obj.get("data_dir"), named)
 
 
 def start_logging(verbose: int) -> None:
