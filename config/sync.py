@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -69,11 +70,10 @@ def resolve_password(account: AccountSettings) -> str:
         except subprocess.TimeoutExpired:
             raise ConfigError(f"account {account.name!r}: password_command did not finish in 60 s") from None
         if done.returncode != 0:
-            reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise ConfigError(
-                f"account {account.name!r}: password_command failed (exit {done.returncode}"
-                + (f": {reason[0][:200]}" if reason else "") + ")"
-            )
+            # Only the status: what the command printed may hold the secret (a password manager's
+            # error can quote its entry).
+            raise ConfigError(f"account {account.name!r}: password_command failed (exit {done.returncode}); "
+                              "run it yourself to see why")
         value = done.stdout.decode("utf-8", "replace").rstrip("\r\n")
         if not value:
             raise ConfigError(f"account {account.name!r}: password_command printed nothing")
@@ -82,6 +82,10 @@ def resolve_password(account: AccountSettings) -> str:
 
 
 def imap_account(account: AccountSettings) -> ImapAccount:
+    """The account as the IMAP connection takes it. Raises ConfigError for a ca_file that is not there."""
+    if account.ca_file and not Path(account.ca_file).is_file():
+        raise ConfigError(f"account {account.name!r}: ca_file {account.ca_file} does not exist or is not a file; "
+                          "fix the path in dossier.toml (or remove ca_file to trust the system's CAs)")
     return ImapAccount(
         name=account.name,
         host=account.host,
@@ -209,7 +213,7 @@ def sync(
         except (ImapError, ConfigError) as exc:
             report.errors.append(str(exc))
             _record_error(archive, account.name, where.get("folder", ""), where.get("name", ""), str(exc))
-            log.error("sync %s failed: %s", account.name, exc)
+            log.info("sync %s failed: %s", account.name, exc)  # in the report, which the caller shows
         finally:
             importer.close()
         if should_stop():
@@ -269,7 +273,9 @@ def _sync_account(archive, importer, account, only, progress, should_stop, retri
                 raise
             attempt += 1
             delay = backoff * 2 ** (attempt - 1)
-            log.warning("%s; retrying in %.0f s (attempt %d of %d)", exc, delay, attempt, retries)
+            # Once as a warning; the retries after it only with -v (the final failure is the error).
+            log.log(logging.WARNING if attempt == 1 else logging.INFO, "%s; retrying in %.0f s (attempt %d of %d)",
+                    exc, delay, attempt, retries)
             time.sleep(delay)
 
 

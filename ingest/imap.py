@@ -282,7 +282,7 @@ class ImapConnection:
             if "ID" in self.capabilities:
                 # 163.com, 126.com and yeah.net answer SELECT with "Unsafe Login" without it.
                 self.client.id_({"name": "Dossier", "vendor": "Dossier", "support-url": "https://example.invalid"})
-            self.client.login(account.username, account.password())
+            self._login(account)
             self.capabilities = {_text(c).upper() for c in self.client.capabilities()}
         except Exception as exc:
             self.close()
@@ -292,6 +292,18 @@ class ImapConnection:
         if self.condstore and "ENABLE" in self.capabilities:
             # With CONDSTORE enabled, SELECT reports HIGHESTMODSEQ: unchanged folders are skipped cheaply.
             self._call(self.client.enable, "CONDSTORE")
+
+    def _login(self, account: ImapAccount) -> None:
+        password = account.password()
+        if password.isascii() and account.username.isascii():
+            self.client.login(account.username, password)
+        elif "AUTH=PLAIN" in self.capabilities:
+            # LOGIN's strings carry only ASCII (imaplib sends them so); SASL PLAIN carries UTF-8.
+            self.client.plain_login(account.username, password)
+        else:
+            raise ImapError(f"account {account.name!r}: the password or username has characters outside ASCII, "
+                            "which IMAP LOGIN cannot carry, and the server does not offer AUTHENTICATE PLAIN, "
+                            "which can; use an ASCII password (or an app password) for this account")
 
     def __enter__(self) -> ImapConnection:
         return self
