@@ -9,6 +9,7 @@ pointing at nothing); it never deletes a raw message.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -255,6 +256,13 @@ def _check_index(archive: Archive, report: CheckReport, repair: bool) -> None:
 
     from .pipeline import index_pending, reindex
 
+    leftover = archive.index.path.with_name(archive.index.path.name + ".new")
+    if leftover.exists():  # the caller holds the write lock: no rebuild is filling it now
+        finding = Finding("partial-index", str(leftover), "left by an interrupted reindex; nothing uses it")
+        if repair:
+            shutil.rmtree(leftover, ignore_errors=True)
+            finding.repaired = True
+        report.findings.append(finding)
     try:
         documents = list(archive.index.stored_documents())
     except SearchIndexError as exc:

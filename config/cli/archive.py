@@ -11,7 +11,18 @@ import ingest
 import linker
 from index import ENGINES
 
-from .common import archive_options, ask, emit_json, open_archive, options, progress, safe, settings, take_write_lock
+from .common import (
+    archive_options,
+    ask,
+    emit_json,
+    open_archive,
+    options,
+    progress,
+    safe,
+    settings,
+    stop_on_interrupt,
+    take_write_lock,
+)
 
 
 @click.command("init")
@@ -59,8 +70,9 @@ def import_command(paths: tuple[Path, ...], account: str, as_json: bool) -> None
     """
     archive = open_archive(write=True)
     total = sum(ingest.count_messages(path) or 0 for path in paths)
-    report = config.import_paths(archive, list(paths), account=account,
-                                 progress=progress("Importing", total or None, not as_json))
+    with stop_on_interrupt() as stopped:
+        report = config.import_paths(archive, list(paths), account=account, should_stop=stopped.is_set,
+                                     progress=progress("Importing", total or None, not as_json))
     if as_json:
         emit_json(report.summary())
     else:
@@ -77,6 +89,9 @@ def import_command(paths: tuple[Path, ...], account: str, as_json: bool) -> None
             click.echo(f"  … and {len(report.failures) - 20} more (see `dossier status`)")
     for origin, reason in report.unreadable:
         click.echo(f"unreadable: {origin}: {reason}", err=True)
+    if report.interrupted:
+        click.echo("interrupted: what is listed above is stored; run the same import again to continue", err=True)
+        raise SystemExit(130)  # as a shell reports a command stopped by Ctrl-C
     if report.unreadable:
         raise SystemExit(1)
 

@@ -7,12 +7,15 @@ through ``config``'s lazy names when a command opens it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +131,25 @@ def start_logging(verbose: int) -> None:
     if verbose == 0:
         # Per-message warnings go into the import report instead of the terminal.
         logging.getLogger("config.pipeline").setLevel(logging.ERROR)
+        logging.getLogger("ingest.records").setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def stop_on_interrupt() -> Iterator[threading.Event]:
+    """While the block runs, the first Ctrl-C sets the event it yields (a long job then stops after
+    the batch in flight, keeping what it stored) and says so; a second one interrupts at once."""
+    stopped = threading.Event()
+
+    def first(signum, frame) -> None:
+        stopped.set()
+        click.echo("stopping after the batch in flight (Ctrl-C again to stop at once)…", err=True)
+        signal.signal(signal.SIGINT, previous)
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield stopped
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def open_archive(*, write: bool = False) -> Archive:
