@@ -121,7 +121,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
 
     Raises:
         ParseError: the bytes are not a message at all: empty input, binary
-            data (Outlook .msg, NUL bytes in the header block), or text whose
+            data (Outlook .msg, a header block full of NUL bytes), or text whose
             first line is not a header field.
     """
     defects: list[str] = []
@@ -194,6 +194,10 @@ class _Context:
 # --- input checks and tree ---------------------------------------------------
 
 
+#: A header block is binary when more than one byte in this many is NUL.
+_NUL_SHARE = 50
+
+
 def _prepare(raw: bytes, defects: list[str]) -> bytes:
     """Strip what may precede the headers and reject what is not a message."""
     if not raw or not raw.strip():
@@ -219,7 +223,12 @@ def _prepare(raw: bytes, defects: list[str]) -> bytes:
     head_end = _HEADER_END.search(data, 0, _HEADER_SCAN_LIMIT)
     head = data[: head_end.start() if head_end else _HEADER_SCAN_LIMIT]
     if b"\x00" in head:
-        raise ParseError("binary data: NUL bytes in the header block")
+        # A few NULs in a header (a broken gateway, a tool's bug) are noise to drop; a header block
+        # full of them is binary (UTF-16 text, a file that is no message).
+        if head.count(b"\x00") * _NUL_SHARE > len(head):
+            raise ParseError("binary data: NUL bytes in the header block")
+        data = head.replace(b"\x00", b"") + data[len(head):]
+        defects.append("NUL bytes in the header block removed")
     if _STRAY_HEADER_LINE.search(head):
         data = _rejoin_broken_headers(data, len(head), defects)
     return data
@@ -441,16 +450,43 @@ def _participants(headers: dict[str, list[str]], ctx: _Context) -> list[Particip
     for key, label, role in _ADDRESS_HEADERS:
         for index in range(len(headers.get(key, ()))):
             value = _header_text(headers, key, label, ctx, index)
+            found: list[Address] = []
+            dropped = False
             for name, addr in email.utils.getaddresses([value], **_GETADDRESSES_KW):
                 if not addr.strip():
                     continue
                 normalised = _normalise_email(addr, ctx, label)
                 if normalised is None:
                     ctx.note(f"{label}: dropped malformed address {addr.strip()[:80]!r}")
+                    dropped = True
                     continue
                 display = _clean_line(_decode_words(name, ctx, label)).strip('"').strip()
-                participants.append(Participant(role, Address(display, normalised)))
+                found.append(Address(display, normalised))
+            if dropped:
+                found += _salvage_addresses(value, {a.email for a in found}, ctx, label)
+            participants += [Participant(role, address) for address in found]
     return participants
+
+
+# An address plainly there in a field the address parser gave up on: "<joe@acme.com>" or a bare one.
+_UNBALANCED = str.maketrans({"(": " ", ")": " ", '"': " "})
+_PLAIN_ADDRESS = re.compile(r"<([^<>\s]+@[^<>\s]+)>|([^\s<>(),;:\"']+@[^\s<>(),;:\"']+\.[^\s<>(),;:\"']+)")
+
+
+def _salvage_addresses(value: str, known: set[str], ctx: _Context, label: str) -> list[Address]:
+    """The addresses plainly written in a field with an unbalanced parenthesis or quote (which
+    the parser reads as one comment and drops): a message from such a sender must still link."""
+    salvaged = []
+    for match in _PLAIN_ADDRESS.finditer(value):
+        normalised = _normalise_email(match.group(1) or match.group(2), ctx, label)
+        if normalised is None or normalised in known:
+            continue
+        known.add(normalised)
+        name = value[:match.start()].split(",")[-1] if match.group(1) else ""
+        name = " ".join(_clean_line(_decode_words(name, ctx, label)).translate(_UNBALANCED).split())
+        salvaged.append(Address(name, normalised))
+        ctx.note(f"{label}: address {normalised} read from a malformed field")
+    return salvaged
 
 
 def _normalise_email(addr: str, ctx: _Context, label: str) -> str | None:

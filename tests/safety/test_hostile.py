@@ -198,10 +198,15 @@ def test_nul_bytes(dossier: Dossier, tmp_path: Path):
     assert _import(dossier, tmp_path, in_body)["stored"] == 1
     hits = dossier.json("search", "body")
     assert [h["subject"] for h in hits] == ["nul in body"] and "\\u0000" not in json.dumps(hits)
-    # NUL in the header block: binary, not a message; kept byte for byte as a failure.
-    in_header = HEAD % b"nul2" + b"Subject: nul\x00header\r\n\r\nbody\r\n"
-    assert _import(dossier, tmp_path, in_header)["failed"] == 1
+    # A NUL in one header: dropped, noted on the message, which is searchable and kept byte for byte.
+    in_header = HEAD % b"nul2" + b"Subject: nul\x00header\r\n\r\nbody of the salvaged one\r\n"
+    assert _import(dossier, tmp_path, in_header)["stored"] == 1
+    assert _assert_stored(dossier, in_header).defects == ["NUL bytes in the header block removed"]
+    assert [h["subject"] for h in dossier.json("search", "salvaged")] == ["nulheader"]
     assert dossier.run("show", hash_bytes(in_header)[:12], "--raw").stdout_bytes == in_header
+    # A header block full of NULs (UTF-16 text, a binary file) is no message: kept as a failure.
+    binary = "From: a@b.example\r\nSubject: utf-16\r\n\r\nbody\r\n".encode("utf-16-le")
+    assert _import(dossier, tmp_path, binary, "utf16.eml")["failed"] == 1
 
 
 @pytest.mark.slow
@@ -289,3 +294,17 @@ def test_maildir_files_vanishing_during_import(dossier: Dossier, tmp_path: Path,
     assert report["stored"] == 27 and report["unreadable"] == 3
     assert result.stderr.count("unreadable:") == 3
     assert dossier.json("status")["messages"] == 27
+
+
+@pytest.mark.parametrize("sender", [b"Joe (Sales <joe@acme-industrial.com>", b"\"Joe <joe@acme-industrial.com>",
+                                    b"Joe \xff\xfe Smith <joe@acme-industrial.com>"])
+def test_a_malformed_from_still_links_by_the_address_plainly_there(team: Dossier, tmp_path: Path, sender: bytes):
+    team.run("customers", "add", "Acme Industrial", "--domain", "acme-industrial.com")
+    data = (b"From: " + sender + b"\r\nTo: rep@northwind-trading.com\r\nSubject: broken sender\r\n"
+            b"Date: Tue, 5 Mar 2024 09:30:00 +0000\r\nMessage-ID: <bs@x>\r\n\r\nprices attached\r\n")
+    assert _import(team, tmp_path, data)["stored"] == 1
+    [hit] = team.json("search", "broken sender")
+    assert hit["from"] == "joe@acme-industrial.com" and hit["customers"] == ["Acme Industrial"]
+    message = _assert_stored(team, data)
+    assert not message.is_internal and message.from_email == "joe@acme-industrial.com"
+    assert team.json("check")["clean"]
