@@ -1,8 +1,10 @@
 """Mail sources on disk: tell what a path holds and stream its messages as raw items.
 
-A path is one of four kinds (``detect_kind``):
+A path is one of five kinds (``detect_kind``):
 
 - ``mbox``: one file holding several messages, split on envelope lines;
+- ``packed``: a compressed export (gzip, zip, tar, tar.gz; see ``ingest.packed``), read as it
+  streams and named as a folder tree whose root is the archive (also inside a tree);
 - ``maildir``: a directory with ``cur/`` and ``new/`` (``tmp/`` is read too, a message can
   sit there), Maildir++ subfolders ``.Sent``, ``.Customers.Acme`` and plain nested folders;
 - ``tree``: any other directory; every file in it is a message (or an mbox, or a Maildir);
@@ -36,6 +38,7 @@ go to the ``on_error(origin, reason)`` callback of ``iter_source``; the default 
 from __future__ import annotations
 
 import errno
+import io
 import itertools
 import logging
 import os
@@ -48,6 +51,7 @@ from typing import BinaryIO
 from .errors import SourceError
 from .imap import decode_folder
 from .message import RawItem
+from .packed import is_packed, iter_members
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,7 @@ _STRICT_ENVELOPE = re.compile(
     rb"\r?\n?"
 )
 _DIGITS = re.compile(r"([0-9]+)")
+_PACKED_SUFFIX = re.compile(r"(\.(tar\.gz|tgz|tar|zip|gz))$", re.IGNORECASE)
 
 
 def detect_kind(path: Path) -> str:
@@ -115,6 +120,8 @@ def detect_kind(path: Path) -> str:
                 "point at a mailbox file, a Maildir or a folder of messages"
             )
         with path.open("rb") as stream:
+            if _is_packed(path, stream):
+                return "packed"
             return "mbox" if _is_mbox_file(path, stream) else "file"
     except OSError as exc:
         raise SourceError(f"cannot read {display_path(path)}: {_describe(exc)}") from exc
@@ -147,6 +154,8 @@ def count_messages(path: Path) -> int | None:
     kind = detect_kind(path)
     if kind == "file":
         return 1
+    if kind == "packed":
+        return None  # known only once it is unpacked
     if kind == "mbox":
         try:
             return _count_file(path)
@@ -156,7 +165,7 @@ def count_messages(path: Path) -> int | None:
 
 
 def _iter_kind(path: Path, kind: str, on_error: ErrorHandler) -> Iterator[RawItem]:
-    if kind in ("file", "mbox"):
+    if kind in ("file", "mbox", "packed"):
         yield from _read_file(path, "", _folder_name(_strip_mbox_suffix(path.name)), on_error)
         return
     for file, folder, mbox_folder in _walk_root(path, on_error):
@@ -174,6 +183,9 @@ def _read_file(
             on_error(origin, "not a regular file (a pipe, socket or device); it was not imported")
             return
         with path.open("rb") as stream:
+            if _is_packed(path, stream):
+                yield from _read_packed(path, origin, on_error)
+                return
             if _has_mbox_suffix(path.name):
                 messages: Iterable[bytes] = _split_mbox(stream)
             elif _is_eml(path.name) or not _starts_with_envelope(stream):
@@ -194,7 +206,47 @@ def _read_file(
         on_error(origin, _describe(exc))
 
 
-def _split_mbox(stream: BinaryIO) -> Iterator[bytes]:
+def _is_packed(path: Path, stream: BinaryIO) -> bool:
+    head = stream.read(4)
+    stream.seek(0)
+    return is_packed(head) or path.name.lower().endswith(".tar")
+
+
+def _read_packed(path: Path, origin: str, on_error: ErrorHandler) -> Iterator[RawItem]:
+    """Each message in a compressed export (see ``ingest.packed``), named as in a folder tree
+    whose root is the archive: its Maildirs, mbox files and folders of messages."""
+    stem = _folder_name(_PACKED_SUFFIX.sub("", path.name) or path.name)
+    problems: list[str] = []
+    for member in iter_members(path, problems):
+        parts = [part for part in member.name.split("/") if part not in ("", ".")]
+        if not parts or parts[0] == "__MACOSX" or _is_metadata(parts[-1]) or ".." in parts:
+            continue  # Finder's resource forks; a name climbing out of the archive is no message of it
+        *dirs, base = parts
+        if dirs and dirs[-1] in _MAILDIR_PARTS:
+            if base.startswith("."):
+                continue
+            dirs = dirs[:-1]
+        names = [_maildirpp_name(d) if d.startswith(".") and len(d) > 1 else _folder_name(d) for d in dirs]
+        folder = "/".join(names) or stem
+        where = f"{origin}#{_display(member.name)}"
+        if _has_mbox_suffix(base):
+            messages, is_mbox = _split_mbox(member.lines()), True
+        else:
+            data = member.read()
+            if member.problem:
+                continue  # a file cut short (or a bomb's output) is no message; the problem is reported
+            split = [] if _is_eml(base) or not data.startswith(b"From ") else list(_split_mbox(io.BytesIO(data)))
+            is_mbox = len(split) > 1
+            messages = split if is_mbox else [data]  # one message behind an envelope line stays byte-exact
+        if is_mbox:
+            folder = "/".join([*names, _folder_name(_strip_mbox_suffix(base))])
+        for number, data in enumerate(messages, start=1):
+            yield RawItem(data, folder, f"{where}#{number}" if is_mbox else where)
+    for problem in problems:
+        on_error(origin, problem)
+
+
+def _split_mbox(stream: Iterable[bytes]) -> Iterator[bytes]:
     """Yield each message of an mbox stream, holding one message in memory at a time.
 
     A separator is an envelope line at the start of the file or after a blank line, or an
