@@ -21,6 +21,7 @@ import mailparser
 from bs4 import BeautifulSoup, ParserRejectedMarkup
 from mailparser.exceptions import MailParserRecursionError
 
+from .bulky import elide_large_bodies, restore_elided
 from .charsets import codec_for, decode_bytes, is_multibyte
 from .errors import ParseError
 from .message import Address, Attachment, ParsedMessage, Participant
@@ -125,7 +126,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
             first line is not a header field.
     """
     defects: list[str] = []
-    data = _prepare(raw, defects)
+    data, elided = elide_large_bodies(_prepare(raw, defects))  # a 150 MB scan is not read by the parser
     msg, headers_only = _parse_tree(data, defects)
     ctx = _Context(msg, defects)
     headers = _header_map(msg)
@@ -152,7 +153,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         references=_all_ids(headers, ctx),
         text=text,
         is_html_only=is_html_only,
-        attachments=tuple(attachments),
+        attachments=tuple(restore_elided(attachments, elided)),
         defects=tuple(dict.fromkeys(ctx.defects)),
         is_bulk=_is_bulk_mail(headers),
     )
