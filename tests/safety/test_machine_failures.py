@@ -79,8 +79,7 @@ def _export(path: Path, count: int) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("size", ["1m", "3m", "5m"])
+@pytest.mark.parametrize("engine, size", [(ENGINES[0], "1m"), (ENGINES[1], "3m"), (ENGINES[0], "5m")])
 def test_a_full_disk_is_one_line_and_the_next_run_resumes(small_disk: Path, tmp_path: Path, engine: str, size: str):
     mailbox = _export(tmp_path / "Maildir", 600)
     _grow(small_disk, size)
