@@ -83,6 +83,8 @@ def sync_job(data_dir: str, config_path: str, account: str) -> None:
             report = sync(archive, [settings.account(account)], progress=LogProgress(), should_stop=STOP.is_set)
         finally:
             archive.close()
+    for error in report.errors:  # the pass logs them only at info: the CLI prints them itself
+        log.error("sync %s failed: %s", account, error)
     log.info("sync %s done", account, extra={"event": "sync", "account": account, **report.summary()})
 
 

@@ -30,12 +30,54 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def make_engine(url: str, *, upgrade: bool = True) -> Engine:
     """An engine for ``url``, with the schema brought to the newest revision unless ``upgrade``
     is false. Raises ConfigError on an unusable database."""
-    engine = create_engine(url)
+    engine = _create(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if upgrade:
         upgrade_schema(engine)
     return engine
+
+
+#: Where the URL comes from, for the lines that cannot show it (it may hold a password).
+_URL_SOURCE = "the database URL ($DOSSIER_DATABASE_URL, or [database] url in dossier.toml)"
+#: SQLite's result codes for a file it may not write or cannot open (rather than a damaged one).
+_SQLITE_READONLY, _SQLITE_CANTOPEN = 8, 14
+
+
+def _create(url: str) -> Engine:
+    """``create_engine``, its errors for a malformed URL or a missing driver as ConfigError."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        return create_engine(url)
+    except NoSuchModuleError:
+        raise ConfigError(f"{_URL_SOURCE} names a kind of database Dossier cannot use; write it as "
+                          "postgresql+psycopg://USER@HOST/DB or sqlite:////PATH/dossier.db") from None
+    except ArgumentError:
+        raise ConfigError(f"{_URL_SOURCE} is not a database URL; write it as postgresql+psycopg://USER@HOST/DB "
+                          "or sqlite:////PATH/dossier.db") from None
+    except ImportError as exc:
+        if "psycopg" in str(exc) or url.startswith("postgres"):
+            raise ConfigError("the database is PostgreSQL but its driver is not installed; install it with "
+                              "`pip install 'dossier[postgres]'`") from None
+        raise ConfigError(f"the driver for {_URL_SOURCE} is not installed ({exc})") from None
+
+
+def _unusable(engine: Engine, exc: DatabaseError) -> str:
+    """One line for a database that cannot be used, saying which of the usual causes it is."""
+    where = engine.url.render_as_string(hide_password=True)
+    orig = getattr(exc, "orig", None)
+    reason = str(orig or exc).splitlines()[0] if str(orig or exc) else type(exc).__name__
+    if engine.dialect.name != "sqlite":
+        if isinstance(exc, OperationalError):
+            return (f"cannot reach the database {where}: {reason}; check that the server is running and "
+                    "that the URL's host, port, user and password are right")
+        return f"cannot use the database {where}: {reason}"
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
+        return (f"cannot open the database {where} for writing ({reason}): the data directory or the file is "
+                "read-only or missing; make it writable (or remount it read-write) or use another --data-dir")
+    return f"cannot use the database {where}: {reason}; if the file is damaged, restore it from a backup"
 
 
 def schema_revision(connection: Connection) -> str | None:
@@ -62,11 +104,7 @@ def upgrade_schema(engine: Engine) -> tuple[str | None, str]:
                 if schema_revision(connection) != migrations.HEAD:
                     raise
     except (DatabaseError, OperationalError) as exc:
-        reason = str(getattr(exc, "orig", exc)) or type(exc).__name__
-        raise ConfigError(
-            f"cannot use the database {engine.url.render_as_string(hide_password=True)}: {reason}; "
-            "if the file is damaged, restore it from a backup"
-        ) from exc
+        raise ConfigError(_unusable(engine, exc)) from exc
     if before is not None:
         log.info("upgraded the database schema from revision %s to %s", before, migrations.HEAD)
     return before, migrations.HEAD
