@@ -1,13 +1,16 @@
 """`dossier check`: verify the whole archive (raw store, rows, index, links) and repair what the raw store allows.
 
-Every finding is one line. A repair only ever re-derives data from the raw bytes (re-parse,
-re-link, re-index) or removes what is derived and unreferenced (a stale index document, a
-partial blob in ``raw/tmp``, a row pointing at nothing); it never deletes a raw message.
+Every finding is one line; the report groups them by kind (one line per kind, with a count).
+A repair only ever re-derives data from the raw bytes (re-parse, re-link, re-index) or removes
+what is derived and unreferenced (a stale index document, a partial blob in ``raw/tmp``, a row
+pointing at nothing); it never deletes a raw message.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -42,6 +45,26 @@ class Finding:
                 "repaired": self.repaired, "repairable": self.repairable}
 
 
+@dataclass(frozen=True)
+class FindingGroup:
+    """The findings of one kind: a full disk or a killed reindex leaves thousands alike."""
+
+    kind: str
+    findings: tuple[Finding, ...]
+
+    def line(self) -> str:
+        """One line for the kind: the finding itself when alone, else the count and the first one."""
+        first = self.findings[0]
+        if len(self.findings) == 1:
+            return first.line()
+        repaired = sum(f.repaired for f in self.findings)
+        stuck = sum(not f.repairable and not f.repaired for f in self.findings)
+        states = [f"{repaired} repaired"] if repaired else []
+        states += [f"{stuck} cannot repair"] if stuck else []
+        return (f"{self.kind}: {len(self.findings)} findings, e.g. {first.subject}: {first.detail}"
+                + (f" [{', '.join(states)}]" if states else ""))
+
+
 @dataclass
 class CheckReport:
     messages: int = 0
@@ -64,6 +87,13 @@ class CheckReport:
     def is_clean(self) -> bool:
         return not self.problems
 
+    def groups(self) -> list[FindingGroup]:
+        """The findings by kind, in the order the kinds were first found."""
+        kinds: dict[str, list[Finding]] = {}
+        for finding in self.findings:
+            kinds.setdefault(finding.kind, []).append(finding)
+        return [FindingGroup(kind, tuple(found)) for kind, found in kinds.items()]
+
     def summary(self) -> dict:
         return {
             "clean": self.is_clean,
@@ -75,6 +105,7 @@ class CheckReport:
             "read_partially": self.read_partially,
             "problems": len(self.problems),
             "repaired": sum(f.repaired for f in self.findings),
+            "kinds": {group.kind: len(group.findings) for group in self.groups()},
             "findings": [f.as_dict() for f in self.findings],
         }
 
@@ -234,9 +265,18 @@ def _check_index(archive: Archive, report: CheckReport, repair: bool) -> None:
 
     from .pipeline import index_pending, reindex
 
+    leftover = archive.index.path.with_name(archive.index.path.name + ".new")
+    if leftover.exists():  # the caller holds the write lock: no rebuild is filling it now
+        finding = Finding("partial-index", str(leftover), "left by an interrupted reindex; nothing uses it")
+        if repair:
+            shutil.rmtree(leftover, ignore_errors=True)
+            finding.repaired = True
+        report.findings.append(finding)
     try:
         documents = list(archive.index.stored_documents())
     except SearchIndexError as exc:
+        if isinstance(exc.__cause__, OSError) and exc.__cause__.errno == errno.EROFS:
+            raise  # the machine's, not the archive's: a read-only data directory (on SQLite the lock says so first)
         finding = Finding("index-unreadable", str(archive.index.path), str(exc))
         report.findings.append(finding)
         if repair:

@@ -110,6 +110,8 @@ def sync_job(data_dir: str, config_path: str, account: str) -> None:
             report = sync(archive, [settings.account(account)], progress=NodeProgress(), should_stop=STOP.is_set)
         finally:
             archive.close()
+    for error in report.errors:  # the pass logs them only at info: the CLI prints them itself
+        log.error("sync %s failed: %s", account, error)
     if report.skipped:
         log.info("sync %s skipped: %s", account, report.skipped[0], extra={"event": "sync_skipped", "account": account})
         return

@@ -29,26 +29,31 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 #: The drivers Dossier talks to its databases with, by dialect.
 DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
 _EXAMPLES = "postgresql+psycopg://USER@HOST/DATABASE or sqlite:////PATH/dossier.db"
+#: Where a URL came from when the caller does not say (a line about it never shows it: it may hold a password).
+_URL_SOURCE = "$DOSSIER_DATABASE_URL, or [database] url in dossier.toml"
+#: SQLite's result codes for a file it may not write or cannot open (rather than a damaged one).
+_SQLITE_READONLY, _SQLITE_CANTOPEN = 8, 14
 
 
 def check_url(url: str, source: str = "") -> str:
     """``url`` as Dossier connects with it: SQLite, or PostgreSQL through psycopg 3 (``postgresql://``
     and ``postgres://`` get that driver named). Raises ConfigError, naming ``source`` (where the
-    URL came from), for anything else."""
+    URL came from) and never the URL itself, for a malformed URL, another kind of database or
+    driver, a PostgreSQL URL without a database, or a PostgreSQL driver that is not installed."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    where = f" (from {source})" if source else ""
+    where = f" (from {source or _URL_SOURCE})"
     try:
         parsed = make_url(url.strip())
     except ArgumentError:
-        raise ConfigError(f"the database URL{where} is not a URL Dossier can read; write it as {_EXAMPLES}") from None
+        raise ConfigError(f"the database URL{where} is not a database URL; write it as {_EXAMPLES}") from None
     dialect, _, driver = parsed.drivername.partition("+")
     if dialect == "postgres":
         dialect = "postgresql"
     if dialect not in DRIVERS:
-        raise ConfigError(f"the database URL{where} names {dialect!r}; Dossier keeps its archive in SQLite or "
-                          f"PostgreSQL: write it as {_EXAMPLES}")
+        raise ConfigError(f"the database URL{where} names {dialect!r}, a kind of database Dossier cannot use: it "
+                          f"keeps its archive in SQLite or PostgreSQL; write it as {_EXAMPLES}")
     if driver and driver != DRIVERS[dialect]:
         raise ConfigError(f"the database URL{where} names the driver {driver!r}; Dossier talks to {dialect} through "
                           f"{DRIVERS[dialect]}: write {dialect}+{DRIVERS[dialect]}://…")
@@ -58,8 +63,8 @@ def check_url(url: str, source: str = "") -> str:
         try:
             import psycopg  # noqa: F401
         except ImportError:
-            raise ConfigError("the PostgreSQL driver is not installed; run `pip install 'dossier[postgres]'` "
-                              "(it installs psycopg)") from None
+            raise ConfigError("the database is PostgreSQL but its driver is not installed; install it with "
+                              "`pip install 'dossier[postgres]'`") from None
     parsed = parsed.set(drivername=f"{dialect}+{DRIVERS[dialect]}")
     return parsed.render_as_string(hide_password=False)
 
@@ -126,19 +131,26 @@ def upgrade_schema(engine: Engine) -> tuple[str | None, str]:
 
 
 def unusable_database(engine: Engine, exc: Exception) -> str:
-    """One line saying why the database of ``engine`` cannot be used, and what to do."""
+    """One line saying why the database of ``engine`` cannot be used, which of the usual causes it
+    is (a missing password or database, a server out of reach, a read-only or damaged file), and
+    what to do."""
     reason = next((line.strip() for line in str(getattr(exc, "orig", None) or exc).splitlines() if line.strip()),
                   type(exc).__name__)
     where = engine.url.render_as_string(hide_password=True)
     if engine.dialect.name == "sqlite":
+        if getattr(getattr(exc, "orig", None), "sqlite_errorcode", None) in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
+            return (f"cannot open the database {where} for writing ({reason}): the data directory or the file is "
+                    "read-only or missing; make it writable (or remount it read-write) or use another --data-dir")
         return f"cannot use the database {where}: {reason}; if the file is damaged, restore it from a backup"
     if "password" in reason:
-        advice = "give the password in PGPASSWORD or ~/.pgpass (or in DOSSIER_DATABASE_URL)"
-    elif "does not exist" in reason:
-        advice = "create it (createdb) or correct the URL"
-    else:
-        advice = "check that the server is running and reachable, and the URL in dossier.toml or DOSSIER_DATABASE_URL"
-    return f"cannot use the database {where}: {reason}; {advice}"
+        return (f"cannot use the database {where}: {reason}; give the password in PGPASSWORD or ~/.pgpass (or in "
+                "DOSSIER_DATABASE_URL)")
+    if "does not exist" in reason:
+        return f"cannot use the database {where}: {reason}; create it (createdb) or correct the URL"
+    if isinstance(exc, OperationalError):
+        return (f"cannot reach the database {where}: {reason}; check that the server is running and that the "
+                "URL's host, port, user and password are right")
+    return f"cannot use the database {where}: {reason}"
 
 
 def run_migrations(engine: Engine, action: str, target: str) -> None:

@@ -55,11 +55,9 @@ def run_secret_command(account: str, key: str, command: str) -> str:
     except subprocess.TimeoutExpired:
         raise ConfigError(f"account {account!r}: {key} did not finish in 60 s") from None
     if done.returncode != 0:
-        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise ConfigError(
-            f"account {account!r}: {key} failed (exit {done.returncode}"
-            + (f": {reason[0][:200]}" if reason else "") + ")"
-        )
+        # Only the status: what the command printed may hold the secret (a password manager's
+        # error can quote its entry).
+        raise ConfigError(f"account {account!r}: {key} failed (exit {done.returncode}); run it yourself to see why")
     value = done.stdout.decode("utf-8", "replace").rstrip("\r\n")
     if not value:
         raise ConfigError(f"account {account!r}: {key} printed nothing")

@@ -11,6 +11,7 @@ at the start of the next run).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
@@ -91,9 +92,11 @@ class ImportReport:
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # files a source could not read
     #: What a source noticed that makes a count doubtful (an mbox whose messages seem run together).
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (origin, note)
+    interrupted: bool = False  # stopped on request (Ctrl-C) after the batch in flight was committed
 
     def summary(self) -> dict:
-        return {
+        """The counts (and ``"interrupted": true`` when it was)."""
+        counts = {
             "seen": self.seen,
             "stored": self.stored,
             "duplicates": self.duplicates,
@@ -104,6 +107,7 @@ class ImportReport:
             "unreadable": len(self.unreadable),
             "warnings": len(self.warnings),
         }
+        return {**counts, "interrupted": True} if self.interrupted else counts
 
 
 @dataclass(frozen=True)
@@ -131,8 +135,12 @@ def import_paths(
     *,
     account: str = "local",
     progress: Progress = no_progress,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> ImportReport:
     """Import every message under ``paths``; re-running adds nothing already stored.
+
+    Once ``should_stop()`` is true no further message is read: the batch in flight is saved and
+    indexed, and the report says it was interrupted (running the import again continues it).
 
     Raises SourceError for a path that cannot be read at all (before anything is written),
     RawStoreError / SearchIndexError when the data directory cannot be written.
@@ -141,7 +149,9 @@ def import_paths(
     for path in paths:  # every path must be readable before anything is written
         detect_kind(Path(path))
     with Importer(archive, account) as importer:
-        importer.add(_iter_paths(paths, importer.report, archive.settings.data_dir), progress)
+        items = _iter_paths(paths, importer.report, archive.settings.data_dir)
+        importer.add(itertools.takewhile(lambda _: not should_stop(), items), progress)
+    importer.report.interrupted = should_stop()
     log.info("import: %s", importer.report.summary())
     return importer.report
 
@@ -314,7 +324,8 @@ def _read_item(item: RawItem) -> _Read:
     except ParseError as exc:
         return _Read(None, error=str(exc))
     except Exception as exc:  # a parser bug must not lose the message: keep it as failed
-        log.exception("parser crashed on %s", item.origin)
+        log.warning("parser crashed on %s: %s: %s", item.origin, type(exc).__name__, exc)
+        log.debug("the parser's traceback for %s", item.origin, exc_info=True)
         return _Read(None, error=f"parser error: {type(exc).__name__}: {exc}")
 
 

@@ -104,6 +104,13 @@ class Settings:
         return Path(self.raw_dir) if self.raw_dir else self.data_dir / RAW_DIR
 
 
+#: Messages per import batch at most: a batch is held in memory and saved in one transaction.
+MAX_BATCH_SIZE = 10_000
+#: Bounds of an account's numbers: a TCP port, a week between syncs, an hour to wait for a server.
+MAX_PORT = 65535
+MAX_INTERVAL = 7 * 24 * 60.0
+MAX_TIMEOUT = 3600.0
+
 # section -> key -> (type, default)
 _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     "database": {"url": (str, ""), "read_url": (str, "")},
@@ -194,8 +201,12 @@ def _accounts(raw: object, path: Path) -> tuple[AccountSettings, ...]:
                 f"{where}: the config holds a plain password and is readable by others; remove it and use "
                 f"password_env or password_command (or at least `chmod 600 {path}`)"
             )
-        if float(table.get("interval", 15.0)) <= 0 or float(table.get("timeout", 60.0)) <= 0:
-            raise ConfigError(f"{where}: interval and timeout must be positive")
+        if "port" in table and not 1 <= table["port"] <= MAX_PORT:
+            raise ConfigError(f"{where}: port must be from 1 to {MAX_PORT} (993 for ssl, 143 for starttls)")
+        if not 0 < float(table.get("interval", 15.0)) <= MAX_INTERVAL:
+            raise ConfigError(f"{where}: interval must be more than 0 and at most {MAX_INTERVAL:.0f} minutes (a week)")
+        if not 0 < float(table.get("timeout", 60.0)) <= MAX_TIMEOUT:
+            raise ConfigError(f"{where}: timeout must be more than 0 and at most {MAX_TIMEOUT:.0f} seconds")
         accounts.append(AccountSettings(
             name=name,
             host=table["host"].strip(),
@@ -275,14 +286,33 @@ def _read_toml(path: Path) -> dict:
     import tomllib  # only when there is a file to read: `dossier --help` does without
 
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist; run `dossier init` or give --config") from None
     except PermissionError:
         raise ConfigError(f"cannot read config file {path}: permission denied") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder; give --config the path of a file") from None
+    try:
+        return tomllib.loads(_config_text(data, path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _config_text(data: bytes, path: Path) -> str:
+    """The config's text: UTF-8, with or without the byte order mark Notepad writes, or UTF-16
+    with its byte order mark (Notepad's "Unicode"). Raises ConfigError for anything else."""
+    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            data, codec = data[len(bom):], encoding
+            break
+    else:
+        codec = "utf-8"
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start + 1} cannot be read); "
+                          "save it as UTF-8") from None
 
 
 def _validate(raw: dict, path: Path) -> dict:
@@ -311,8 +341,8 @@ def _validate(raw: dict, path: Path) -> dict:
             if kind is list and not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{path}: [{section}] {key} must be a list of strings")
             values[section][key] = value
-    if values["import"]["batch_size"] < 1:
-        raise ConfigError(f"{path}: [import] batch_size must be at least 1")
+    if not 1 <= values["import"]["batch_size"] <= MAX_BATCH_SIZE:
+        raise ConfigError(f"{path}: [import] batch_size must be from 1 to {MAX_BATCH_SIZE} (default 200)")
     if values["customers"]["dormant_days"] < 1:
         raise ConfigError(f"{path}: [customers] dormant_days must be at least 1")
     _check_web(values["web"], path)
@@ -523,6 +553,14 @@ def replace_file(path: Path, data: bytes) -> None:
 
 def check_writable(data_dir: Path) -> None:
     """Raise ConfigError unless the data directory can be written."""
+    try:
+        read_only = bool(os.statvfs(data_dir).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        raise ConfigError(f"the data directory {data_dir} is on a read-only file system; Dossier writes to it "
+                          "(locks, index, raw messages), so remount it read-write or copy the archive to a "
+                          "writable place")
     if not os.access(data_dir, os.W_OK | os.X_OK):
         raise ConfigError(
             f"the data directory {data_dir} is not writable; fix its permissions "

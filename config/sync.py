@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -72,7 +73,11 @@ def resolve_password(account: AccountSettings) -> str:
 
 def imap_account(settings: Settings, account: AccountSettings) -> ImapAccount:
     """How to reach and sign in to ``account``: its password, or OAuth2 access tokens from its
-    token_command or stored grant (renewed once when the server refuses one)."""
+    token_command or stored grant (renewed once when the server refuses one). Raises ConfigError
+    for a ca_file that is not there."""
+    if account.ca_file and not Path(account.ca_file).is_file():
+        raise ConfigError(f"account {account.name!r}: ca_file {account.ca_file} does not exist or is not a file; "
+                          "fix the path in dossier.toml (or remove ca_file to trust the system's CAs)")
     if account.auth == "password":
         secret, renew = (lambda: resolve_password(account)), None
     else:
@@ -249,7 +254,7 @@ def _sync_claimed(archive, account, folders, progress, should_stop, retries, bac
     except (ImapError, ConfigError) as exc:
         report.errors.append(str(exc))
         _record_error(archive, account.name, where.get("folder", ""), where.get("name", ""), str(exc))
-        log.error("sync %s failed: %s", account.name, exc)
+        log.info("sync %s failed: %s", account.name, exc)  # in the report, which the caller shows
     finally:
         importer.close()
 
@@ -305,7 +310,9 @@ def _sync_account(archive, importer, account, only, progress, should_stop, retri
                 raise
             attempt += 1
             delay = backoff * 2 ** (attempt - 1)
-            log.warning("%s; retrying in %.0f s (attempt %d of %d)", exc, delay, attempt, retries)
+            # Once as a warning; the retries after it only with -v (the final failure is the error).
+            log.log(logging.WARNING if attempt == 1 else logging.INFO, "%s; retrying in %.0f s (attempt %d of %d)",
+                    exc, delay, attempt, retries)
             time.sleep(delay)
 
 

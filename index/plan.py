@@ -84,12 +84,21 @@ Plan = Term | Phrase | Prefix | Wildcard | DateSpan | Every | Nothing | Not | An
 Leaf = Term | Phrase | Prefix | Wildcard | DateSpan
 
 
+#: Words in one phrase at most (Chinese counts each overlapping pair of characters): a longer
+#: one took seconds to match and says no more than a part of it.
+MAX_PHRASE_WORDS = 64
+
+
 def _text(fieldname: str, text: str, *, is_prefix: bool = False) -> Plan | None:
     """``text`` in one text field: a term, a phrase of its tokens or a prefix. A lone English word
-    in a field holding stems also matches its other forms (a phrase, a prefix and Chinese do not)."""
+    in a field holding stems also matches its other forms (a phrase, a prefix and Chinese do not).
+    Raises QueryError for a phrase of more than :data:`MAX_PHRASE_WORDS` words."""
     words = query_words(text)
     if not words:
         return None
+    if len(words) > MAX_PHRASE_WORDS:
+        raise QueryError(f"the phrase {q.shorten(text)!r} is too long to search for: {len(words)} words (in "
+                         f"Chinese, each pair of characters), at most {MAX_PHRASE_WORDS}; quote a shorter part of it")
     if is_prefix and len(words) == 1:
         return Prefix(fieldname, words[0])
     if len(words) == 1:

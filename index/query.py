@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -126,12 +128,24 @@ def _fold(text: str) -> str:
     return "".join(out)
 
 
+#: Bounds on a query, so that a pasted paragraph or a pile of parentheses gets one line saying
+#: what to shorten instead of exhausting the parser's, the planner's or an engine's stack: words
+#: and filters in all, and how deeply parentheses and NOTs nest. Phrases are bounded in
+#: :mod:`index.plan`, where their words are known.
+MAX_TERMS = 100
+MAX_DEPTH = 32
+
 _WORD_END = re.compile(r'[\s()"]')
 _FIELD = re.compile(r"([A-Za-z]+):")
 
 
 def _error(query: str, column: int, problem: str) -> QueryError:
-    return QueryError(f"query {query!r}, column {column}: {problem}")
+    return QueryError(f"query {shorten(query)!r}, column {column}: {problem}")
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """``text`` cut to about ``limit`` characters for an error line (a pasted paragraph stays one short line)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _tokens(query: str) -> list[_Token]:
@@ -237,6 +251,7 @@ class _Parser:
         self.query = query
         self.tokens = tokens
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> _Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -249,6 +264,10 @@ class _Parser:
     def parse(self) -> Node | None:
         if not self.tokens:
             return None
+        terms = sum(t.kind in ("word", "phrase") for t in self.tokens)
+        if terms > MAX_TERMS:
+            raise QueryError(f"query {shorten(self.query)!r} is too long: {terms} words and filters, at most "
+                             f"{MAX_TERMS}; search for a few distinctive words or a short phrase instead")
         node = self.or_expr()
         token = self.peek()
         if token is not None:  # only a stray ")" stops or_expr early
@@ -282,8 +301,21 @@ class _Parser:
             self.take()
             if self.peek() is None or self.peek().kind == ")":
                 raise _error(self.query, token.column, "NOT needs something after it")
-            return NotNode(self.unary())
+            with self.nested(token):
+                return NotNode(self.unary())
         return self.primary()
+
+    @contextmanager
+    def nested(self, token: _Token) -> Iterator[None]:
+        """One level deeper (a parenthesis or a NOT); too deep is a QueryError, not a RecursionError."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _error(self.query, token.column, f"parentheses and NOTs nest more than {MAX_DEPTH} levels deep "
+                                                   "here; remove the extra ones")
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def primary(self) -> Node:
         token = self.take()
@@ -292,7 +324,8 @@ class _Parser:
                 raise _error(self.query, token.column, "empty parentheses")
             if self.peek() is None:
                 raise _error(self.query, token.column, "this ( is never closed")
-            node = self.or_expr()
+            with self.nested(token):
+                node = self.or_expr()
             closing = self.peek()
             if closing is None or closing.kind != ")":
                 raise _error(self.query, token.column, "this ( is never closed")

@@ -11,9 +11,11 @@ is bounded by :data:`WRITER_HEAP`.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -119,6 +121,27 @@ def _reading(path: Path) -> Iterator[None]:
                                "run `dossier reindex` to rebuild it from the stored messages") from exc
 
 
+#: How tantivy's Rust code words a read-only file system (std::io::ErrorKind, strerror, errno 30).
+_READ_ONLY_TEXTS = ("ReadOnlyFilesystem", "Read-only file system", "os error 30")
+#: Free space below which a writer that tantivy killed is taken to have met a full disk: its
+#: indexing thread's io::Error reaches Python only as "An index writer was killed".
+_NEARLY_FULL = 8 * 1024 * 1024
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """tantivy's write errors as SearchIndexError; caused by ENOSPC when the disk is (nearly) full."""
+    try:
+        yield
+    except ValueError as exc:
+        try:
+            full = shutil.disk_usage(path).free < _NEARLY_FULL
+        except OSError:
+            full = False
+        cause = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) if full else exc
+        raise SearchIndexError(f"the search index at {path} cannot be written ({exc})") from cause
+
+
 class TantivyWriter(EngineWriter):
     def __init__(self, engine: TantivyEngine, writer) -> None:
         self._engine = engine
@@ -128,35 +151,42 @@ class TantivyWriter(EngineWriter):
 
     def put(self, doc: Document) -> None:
         # The delete applies to documents added before it, so not to the one added next.
-        self._writer.delete_documents_by_term("id", doc.id)
+        with _writing(self._engine.path):
+            self._writer.delete_documents_by_term("id", doc.id)
         self.add_new(doc)
 
     def add_new(self, doc: Document) -> None:
-        self._seq = max(self._seq, self._writer.add_document(_document(doc, self._seq))) + 1
+        with _writing(self._engine.path):
+            self._seq = max(self._seq, self._writer.add_document(_document(doc, self._seq))) + 1
         self.count += 1
 
     def delete(self, doc_id: str) -> None:
-        self._writer.delete_documents_by_term("id", doc_id)
+        with _writing(self._engine.path):
+            self._writer.delete_documents_by_term("id", doc_id)
 
     def commit(self) -> None:
         try:
-            self._writer.commit()
-            # Segments this commit replaced; merges that finish later collect their own inputs.
-            self._writer.garbage_collect_files()
-        except ValueError as exc:
-            raise SearchIndexError(f"the search index at {self._engine.path} cannot be written ({exc})") from exc
+            with _writing(self._engine.path):
+                self._writer.commit()
+                # Segments this commit replaced; merges that finish later collect their own inputs.
+                self._writer.garbage_collect_files()
         finally:
             self._release()
 
     def cancel(self) -> None:
         try:
             self._writer.rollback()
+        except ValueError:  # a writer tantivy killed (a full disk): the error that did it is on its way up
+            log.debug("rolling back the index writer failed", exc_info=True)
         finally:
             self._release()
 
     def _release(self) -> None:
         # Waits for the merges under way and drops the writer, which frees the lock file.
-        self._writer.wait_merging_threads()
+        try:
+            self._writer.wait_merging_threads()
+        except ValueError:  # a merge that failed (a full disk) leaves the last commit as it was
+            log.debug("an index merge failed", exc_info=True)
         self._engine._changed()
 
 
@@ -183,6 +213,11 @@ class TantivyEngine(Engine):
                 index = tantivy.Index.open(str(self.path))
                 index.config_reader("manual")
             except ValueError as exc:
+                if any(text in str(exc) for text in _READ_ONLY_TEXTS):  # tantivy writes as it opens
+                    raise SearchIndexError(
+                        f"the search index at {self.path} cannot be opened: the file system is read-only; Dossier "
+                        "writes to its data directory (locks, index), so remount it read-write or copy the archive "
+                        "to a writable place") from OSError(errno.EROFS, os.strerror(errno.EROFS))
                 raise SearchIndexError(
                     f"the search index at {self.path} cannot be opened ({exc}); "
                     "run `dossier reindex` to rebuild it from the stored messages"

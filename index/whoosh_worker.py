@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import queue
 import sys
-import traceback
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,10 +87,16 @@ def _run_writer(opener: Callable[[Path], Any], path: str, commit_every: int, lim
                 return
     except BaseException as exc:  # reported to the parent, which raises it
         kind = "locked" if isinstance(exc, IndexLockedError) else "error"
-        done.put((kind, f"{exc}" if isinstance(exc, SearchIndexError) else traceback.format_exc(limit=5)))
+        log.debug("the index writer failed", exc_info=True)
+        # One line, and the OS error number (a full disk) for the parent to tell the user.
+        text = f"{exc}" if isinstance(exc, SearchIndexError) else f"{type(exc).__name__}: {exc}"
+        done.put((kind, (" ".join(text.split()), exc.errno if isinstance(exc, OSError) else None)))
     finally:
         if writer is not None:
-            writer.cancel()
+            try:
+                writer.cancel()
+            except Exception:  # the failure above (a full disk) was reported; cancelling meets it again
+                log.debug("cancelling the index writer failed", exc_info=True)
 
 
 class ChildFeed(Feed):
@@ -178,9 +183,11 @@ class ChildFeed(Feed):
                 self._finished = True
                 return
             elif kind == "locked":
-                raise IndexLockedError(payload)
+                raise IndexLockedError(payload[0])
             else:
-                raise SearchIndexError(f"the index writer failed: {payload}")
+                text, number = payload
+                cause = OSError(number, os.strerror(number)) if number else None
+                raise SearchIndexError(f"the index writer failed: {text}") from cause
             block = False  # got one: take the rest without waiting
 
     def _check_alive(self) -> None:

@@ -344,6 +344,11 @@ def extract_attachments(
             # A forwarded message's text is part of the body already (see parse.py).
             out.append(AttachmentText(a.filename, a.content_type, "", "ok: forwarded message, indexed with the body"))
             continue
+        if not a.data and a.size > limits.max_bytes:  # too big to be handed over at all (ingest.bulky)
+            mb = limits.max_bytes // (1024 * 1024)
+            out.append(AttachmentText(a.filename, a.content_type, "",
+                                      f"skipped: {a.size // (1024 * 1024)} MB is over the {mb} MB limit"))
+            continue
         text, status = extract_text(a.data, a.filename, a.content_type, limits, a.charset)
         out.append(AttachmentText(a.filename, a.content_type, text, status))
     return tuple(out)

@@ -394,7 +394,16 @@ class ImapConnection:
         account = self.account
         mechanism = AUTH_MECHANISMS[account.auth]
         if mechanism is None:
-            self.client.login(account.username, _secret(account.password))
+            password = _secret(account.password)
+            if password.isascii() and account.username.isascii():
+                self.client.login(account.username, password)
+            elif "AUTH=PLAIN" in self.capabilities:
+                # LOGIN's strings carry only ASCII (imaplib sends them so); SASL PLAIN carries UTF-8.
+                self.client.plain_login(account.username, password)
+            else:
+                raise ImapError(f"account {account.name!r}: the password or username has characters outside "
+                                "ASCII, which IMAP LOGIN cannot carry, and the server does not offer AUTHENTICATE "
+                                "PLAIN, which can; use an ASCII password (or an app password) for this account")
             return
         offered = sorted(c[5:] for c in self.capabilities if c.startswith("AUTH="))
         if mechanism not in offered:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.header import decode_header, make_header
 from typing import BinaryIO
@@ -86,7 +86,7 @@ def starts_with_envelope(stream: BinaryIO) -> bool:
     return is_envelope(head, True) and _header_block_follows(lines[1:])
 
 
-def split_mbox(stream: BinaryIO) -> Iterator[MboxMessage]:
+def split_mbox(stream: Iterable[bytes]) -> Iterator[MboxMessage]:
     """Yield each message of an mbox stream, holding one message (and a few lines ahead) in memory.
 
     Text before the first separator is yielded as a message of its own unless it is only

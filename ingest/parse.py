@@ -16,6 +16,7 @@ import mailparser
 from mailparser.exceptions import MailParserRecursionError
 
 from .body import MAX_TEXT_CHARS, assemble_text, collect
+from .bulky import elide_large_bodies, restore_elided
 from .charsets import decode_bytes
 from .decoding import HEADER_LINE, Context, clean_line, decode_words, header_map, header_text, walk
 from .errors import ParseError
@@ -84,13 +85,14 @@ def parse_message(raw: bytes) -> ParsedMessage:
 
     Raises:
         ParseError: the bytes are not a message at all: empty input, binary
-            data (Outlook .msg, NUL bytes in the header block), or text whose
+            data (Outlook .msg, a header block full of NUL bytes), or text whose
             first line is not a header field.
     """
     defects: list[str] = []
-    data = _cut_long_fields(_prepare(raw, defects), defects)
+    # A 150 MB scan is not read by the parser: large base64 bodies are cut out, their sizes kept.
+    data, elided = elide_large_bodies(_cut_long_fields(_prepare(raw, defects), defects))
     try:
-        return _parse(data, list(defects))
+        return _parse(data, list(defects), elided)
     except MemoryError:
         raise
     except Exception as exc:  # RecursionError deep in the stdlib, a parser bug: read what can be read
@@ -98,7 +100,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         return _read_partially(data, defects, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
 
-def _parse(data: bytes, defects: list[str]) -> ParsedMessage:
+def _parse(data: bytes, defects: list[str], elided: list[int]) -> ParsedMessage:
     msg, headers_only = _parse_tree(data, defects)
     if headers_only:
         return _read_partially(data, defects, "MIME nesting deeper than Python's parser can follow")
@@ -111,7 +113,7 @@ def _parse(data: bytes, defects: list[str]) -> ParsedMessage:
     text, is_html_only, html_text = assemble_text(segments, ctx)
     _tree_defects(msg, ctx)
     return _with_headers(headers, ctx, text=text, is_html_only=is_html_only, html_text=html_text,
-                         attachments=tuple(attachments))
+                         attachments=tuple(restore_elided(attachments, elided)))
 
 
 def _with_headers(headers: dict[str, list[str]], ctx: Context, **body: object) -> ParsedMessage:
@@ -150,6 +152,11 @@ def _read_participants(headers: dict[str, list[str]], ctx: Context) -> list[Part
     return participants
 
 
+#: Fields holding lists of addresses, cut after a whole address.
+_ADDRESS_FIELDS = frozenset({"from", "to", "cc", "bcc", "reply-to", "sender", "resent-to", "resent-cc",
+                             "resent-from", "delivered-to", "return-path"})
+
+
 def _cut_long_fields(data: bytes, defects: list[str]) -> bytes:
     """``data`` with every header field longer than :data:`MAX_FIELD_BYTES` cut at a line break
     (after an address where it can), so that no header can make parsing fail or crawl."""
@@ -169,13 +176,14 @@ def _cut_long_fields(data: bytes, defects: list[str]) -> bytes:
                     break
                 kept.append(line)
                 room -= len(line)
-            if not kept:  # one long line: cut it after an address
+            name = field[0].split(b":", 1)[0].decode("ascii", "replace")
+            is_addresses = name.strip().lower() in _ADDRESS_FIELDS
+            if not kept:  # one long line: cut it (after an address in an address field)
                 line = field[0][:MAX_FIELD_BYTES]
-                kept = [line[: line.rfind(b",") + 1 or len(line)]]
-            while len(kept) > 1 and not kept[-1].rstrip().endswith(b","):
+                kept = [line[: line.rfind(b",") + 1 or len(line)] if is_addresses else line]
+            while is_addresses and len(kept) > 1 and not kept[-1].rstrip().endswith(b","):
                 kept.pop()  # end after a whole address, not inside one
             kept[-1] = kept[-1].rstrip().rstrip(b",") + (b"\r\n" if field[0].endswith(b"\r\n") else b"\n")
-            name = field[0].split(b":", 1)[0].decode("ascii", "replace")
             defects.append(f"{name}: header of {size:,} bytes cut to {sum(map(len, kept)):,} for parsing")
             out.extend(kept)
         else:
@@ -211,6 +219,10 @@ def _read_partially(data: bytes, defects: list[str], reason: str) -> ParsedMessa
 # --- input checks and tree ---------------------------------------------------
 
 
+#: A header block is binary when more than one byte in this many is NUL.
+_NUL_SHARE = 50
+
+
 def _prepare(raw: bytes, defects: list[str]) -> bytes:
     """Strip what may precede the headers and reject what is not a message."""
     if not raw or not raw.strip():
@@ -236,7 +248,12 @@ def _prepare(raw: bytes, defects: list[str]) -> bytes:
     head_end = _HEADER_END.search(data, 0, _HEADER_SCAN_LIMIT)
     head = data[: head_end.start() if head_end else _HEADER_SCAN_LIMIT]
     if b"\x00" in head:
-        raise ParseError("binary data: NUL bytes in the header block")
+        # A few NULs in a header (a broken gateway, a tool's bug) are noise to drop; a header block
+        # full of them is binary (UTF-16 text, a file that is no message).
+        if head.count(b"\x00") * _NUL_SHARE > len(head):
+            raise ParseError("binary data: NUL bytes in the header block")
+        data = head.replace(b"\x00", b"") + data[len(head):]
+        defects.append("NUL bytes in the header block removed")
     if _STRAY_HEADER_LINE.search(head):
         data = _rejoin_broken_headers(data, len(head), defects)
     return data
@@ -339,16 +356,43 @@ def _participants(headers: dict[str, list[str]], ctx: Context) -> list[Participa
     for key, label, role in _ADDRESS_HEADERS:
         for index in range(len(headers.get(key, ()))):
             value = header_text(headers, key, label, ctx, index)
+            found: list[Address] = []
+            dropped = False
             for name, addr in email.utils.getaddresses([value], **_GETADDRESSES_KW):
                 if not addr.strip():
                     continue
                 normalised = _normalise_email(addr, ctx, label)
                 if normalised is None:
                     ctx.note(f"{label}: dropped malformed address {addr.strip()[:80]!r}")
+                    dropped = True
                     continue
                 display = clean_line(decode_words(name, ctx, label)).strip('"').strip()
-                participants.append(Participant(role, Address(display, normalised)))
+                found.append(Address(display, normalised))
+            if dropped:
+                found += _salvage_addresses(value, {a.email for a in found}, ctx, label)
+            participants += [Participant(role, address) for address in found]
     return participants
+
+
+# An address plainly there in a field the address parser gave up on: "<joe@acme.com>" or a bare one.
+_UNBALANCED = str.maketrans({"(": " ", ")": " ", '"': " "})
+_PLAIN_ADDRESS = re.compile(r"<([^<>\s]+@[^<>\s]+)>|([^\s<>(),;:\"']+@[^\s<>(),;:\"']+\.[^\s<>(),;:\"']+)")
+
+
+def _salvage_addresses(value: str, known: set[str], ctx: Context, label: str) -> list[Address]:
+    """The addresses plainly written in a field with an unbalanced parenthesis or quote (which
+    the parser reads as one comment and drops): a message from such a sender must still link."""
+    salvaged = []
+    for match in _PLAIN_ADDRESS.finditer(value):
+        normalised = _normalise_email(match.group(1) or match.group(2), ctx, label)
+        if normalised is None or normalised in known:
+            continue
+        known.add(normalised)
+        name = value[:match.start()].split(",")[-1] if match.group(1) else ""
+        name = " ".join(clean_line(decode_words(name, ctx, label)).translate(_UNBALANCED).split())
+        salvaged.append(Address(name, normalised))
+        ctx.note(f"{label}: address {normalised} read from a malformed field")
+    return salvaged
 
 
 def _normalise_email(addr: str, ctx: Context, label: str) -> str | None:

@@ -1,8 +1,10 @@
 """Mail sources on disk: tell what a path holds and stream its messages as raw items.
 
-A path is one of four kinds (``detect_kind``):
+A path is one of five kinds (``detect_kind``):
 
 - ``mbox``: one file holding several messages, split on envelope lines (``ingest.mbox``);
+- ``packed``: a compressed export (gzip, zip, tar, tar.gz; see ``ingest.packed``), read as it
+  streams and named as a folder tree whose root is the archive (also inside a tree);
 - ``maildir``: a directory with ``cur/`` and ``new/`` (``tmp/`` is read too, a message can
   sit there), Maildir++ subfolders ``.Sent``, ``.Customers.Acme`` and plain nested folders;
 - ``tree``: any other directory; every file in it is a message (or an mbox, or a Maildir);
@@ -36,6 +38,7 @@ go to the ``on_error(origin, reason)`` callback of ``iter_source``; the default 
 from __future__ import annotations
 
 import errno
+import io
 import itertools
 import logging
 import os
@@ -49,6 +52,7 @@ from .errors import SourceError
 from .imap import decode_folder
 from .mbox import MboxMessage, gmail_labels, split_mbox, starts_with_envelope
 from .message import RawItem
+from .packed import is_packed, iter_members
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,7 @@ _SKIP_PREFIXES = ("dovecot", "courierimap")
 _SKIP_SUFFIXES = (".msf",)
 
 _DIGITS = re.compile(r"([0-9]+)")
+_PACKED_SUFFIX = re.compile(r"(\.(tar\.gz|tgz|tar|zip|gz))$", re.IGNORECASE)
 
 
 def detect_kind(path: Path) -> str:
@@ -83,19 +88,21 @@ def detect_kind(path: Path) -> str:
             files, dirs = _scan(path)
             if not files and not _has_file_below(dirs):
                 raise SourceError(
-                    f"nothing to import in {path}: the folder holds no files; "
+                    f"nothing to import in {display_path(path)}: the folder holds no files; "
                     "point at a mailbox file, a Maildir or a folder of messages"
                 )
             return "maildir" if _is_maildir(dirs) else "tree"
         if not stat.S_ISREG(mode):
             raise SourceError(
-                f"cannot read {path}: not a regular file or folder; "
+                f"cannot read {display_path(path)}: not a regular file or folder; "
                 "point at a mailbox file, a Maildir or a folder of messages"
             )
         with path.open("rb") as stream:
+            if _is_packed(path, stream):
+                return "packed"
             return "mbox" if _is_mbox_file(path, stream) else "file"
     except OSError as exc:
-        raise SourceError(f"cannot read {path}: {_describe(exc)}") from exc
+        raise SourceError(f"cannot read {display_path(path)}: {_describe(exc)}") from exc
 
 
 def iter_source(path: Path, on_error: ErrorHandler | None = None) -> Iterator[RawItem]:
@@ -125,16 +132,18 @@ def count_messages(path: Path) -> int | None:
     kind = detect_kind(path)
     if kind == "file":
         return 1
+    if kind == "packed":
+        return None  # known only once it is unpacked
     if kind == "mbox":
         try:
             return _count_file(path)
         except OSError as exc:
-            raise SourceError(f"cannot read {path}: {_describe(exc)}") from exc
+            raise SourceError(f"cannot read {display_path(path)}: {_describe(exc)}") from exc
     return sum(_count_file_or_none(file) for file, _, _ in _walk_root(path, _ignore_error))
 
 
 def _iter_kind(path: Path, kind: str, on_error: ErrorHandler) -> Iterator[RawItem]:
-    if kind in ("file", "mbox"):
+    if kind in ("file", "mbox", "packed"):
         yield from _read_file(path, "", _folder_name(_strip_mbox_suffix(path.name)), on_error)
         return
     for file, folder, mbox_folder in _walk_root(path, on_error):
@@ -145,13 +154,16 @@ def _read_file(
     path: Path, folder: str, mbox_folder: str, on_error: ErrorHandler
 ) -> Iterator[RawItem]:
     """Yield the one message in ``path``, or each message when it is an mbox."""
-    origin = str(path)
+    origin = _display(str(path))
     try:
         # A FIFO or device would block or never end: only regular files are opened.
         if not stat.S_ISREG(path.stat().st_mode):
             on_error(origin, "not a regular file (a pipe, socket or device); it was not imported")
             return
         with path.open("rb") as stream:
+            if _is_packed(path, stream):
+                yield from _read_packed(path, origin, on_error)
+                return
             if _has_mbox_suffix(path.name):
                 messages: Iterable[MboxMessage] = split_mbox(stream)
             elif _is_eml(path.name) or not starts_with_envelope(stream):
@@ -181,6 +193,48 @@ def _mbox_item(message: MboxMessage, folder: str, origin: str) -> RawItem:
                  "have run together where the mbox has no envelope line Dossier recognises, so this file's "
                  "count may be short; check it with another mail program",)
     return RawItem(message.data, folder, origin, labels=gmail_labels(message.data), notes=notes)
+
+
+def _is_packed(path: Path, stream: BinaryIO) -> bool:
+    head = stream.read(4)
+    stream.seek(0)
+    return is_packed(head) or path.name.lower().endswith(".tar")
+
+
+def _read_packed(path: Path, origin: str, on_error: ErrorHandler) -> Iterator[RawItem]:
+    """Each message in a compressed export (see ``ingest.packed``), named as in a folder tree
+    whose root is the archive: its Maildirs, mbox files and folders of messages."""
+    stem = _folder_name(_PACKED_SUFFIX.sub("", path.name) or path.name)
+    problems: list[str] = []
+    for member in iter_members(path, problems):
+        parts = [part for part in member.name.split("/") if part not in ("", ".")]
+        if not parts or parts[0] == "__MACOSX" or _is_metadata(parts[-1]) or ".." in parts:
+            continue  # Finder's resource forks; a name climbing out of the archive is no message of it
+        *dirs, base = parts
+        if dirs and dirs[-1] in _MAILDIR_PARTS:
+            if base.startswith("."):
+                continue
+            dirs = dirs[:-1]
+        names = [_maildirpp_name(d) if d.startswith(".") and len(d) > 1 else _folder_name(d) for d in dirs]
+        folder = "/".join(names) or stem
+        where = f"{origin}#{_display(member.name)}"
+        if _has_mbox_suffix(base):
+            messages, is_mbox = split_mbox(member.lines()), True
+        else:
+            data = member.read()
+            if member.problem:
+                continue  # a file cut short (or a bomb's output) is no message; the problem is reported
+            split = [] if _is_eml(base) or not data.startswith(b"From ") else list(split_mbox(io.BytesIO(data)))
+            is_mbox = len(split) > 1
+            if not is_mbox:  # one message behind an envelope line stays byte-exact
+                yield RawItem(data, folder, where)
+                continue
+            messages = split
+        folder = "/".join([*names, _folder_name(_strip_mbox_suffix(base))])
+        for number, message in enumerate(messages, start=1):
+            yield _mbox_item(message, folder, f"{where}#{number}")
+    for problem in problems:
+        on_error(origin, problem)
 
 
 def _is_mbox_file(path: Path, stream: BinaryIO) -> bool:
@@ -214,42 +268,50 @@ def _walk_root(root: Path, on_error: ErrorHandler) -> Iterator[tuple[Path, str, 
     try:
         is_maildir = _is_maildir(_scan(root)[1])
     except OSError as exc:
-        on_error(str(root), _describe(exc))
+        on_error(_display(str(root)), _describe(exc))
         return
     yield from _walk(root, "INBOX" if is_maildir else _folder_name(own_name), "", on_error)
 
 
-def _walk(
-    directory: Path, folder: str, prefix: str, on_error: ErrorHandler, *, is_maildir_part: bool = False
-) -> Iterator[tuple[Path, str, str]]:
+def _walk(directory: Path, folder: str, prefix: str, on_error: ErrorHandler) -> Iterator[tuple[Path, str, str]]:
     """Yield (file, folder, folder if the file is an mbox) for every file under ``directory``.
 
     ``folder`` names the files directly in ``directory`` (or in its cur/new/tmp when it is
-    a Maildir); ``prefix`` starts the names of its subfolders.
+    a Maildir); ``prefix`` starts the names of its subfolders. Depth first, in sorted order,
+    without recursion: an export 1,100 folders deep must not exhaust Python's stack.
     """
-    try:
-        files, dirs = _scan(directory)
-    except OSError as exc:
-        on_error(str(directory), _describe(exc))
-        return
-    subfolders = dirs
-    is_maildir = _is_maildir(dirs)
-    if is_maildir:
-        # cur, new and tmp hold the Maildir's own messages under its own name.
-        for part in (d for d in dirs if d.name in _MAILDIR_PARTS):
-            yield from _walk(part, folder, prefix, on_error, is_maildir_part=True)
-        subfolders = [d for d in dirs if d.name not in _MAILDIR_PARTS]
-    if is_maildir_part:
-        # The Maildir convention: names starting with a dot in cur/new/tmp are not messages.
-        files = [f for f in files if not f.name.startswith(".")]
-    for file in files:
-        yield file, folder, _folder_name(prefix + _strip_mbox_suffix(file.name))
-    for sub in subfolders:
-        if is_maildir and sub.name.startswith(".") and len(sub.name) > 1:
-            name = prefix + _maildirpp_name(sub.name)
-        else:
-            name = prefix + _folder_name(sub.name)
-        yield from _walk(sub, name, name + "/", on_error)
+    # A stack of what is still to do, the next at its end: a file to yield, or a folder to read
+    # as (directory, folder, prefix, is_maildir_part).
+    pending: list[tuple[Path, str, str] | tuple[Path, str, str, bool]] = [(directory, folder, prefix, False)]
+    while pending:
+        task = pending.pop()
+        if len(task) == 3:
+            yield task
+            continue
+        here, name, start, is_maildir_part = task
+        try:
+            files, dirs = _scan(here)
+        except OSError as exc:
+            on_error(_display(str(here)), _describe(exc))
+            continue
+        subfolders = dirs
+        todo: list = []
+        is_maildir = _is_maildir(dirs)
+        if is_maildir:
+            # cur, new and tmp hold the Maildir's own messages under its own name.
+            todo += [(part, name, start, True) for part in dirs if part.name in _MAILDIR_PARTS]
+            subfolders = [d for d in dirs if d.name not in _MAILDIR_PARTS]
+        if is_maildir_part:
+            # The Maildir convention: names starting with a dot in cur/new/tmp are not messages.
+            files = [f for f in files if not f.name.startswith(".")]
+        todo += [(file, name, _folder_name(start + _strip_mbox_suffix(file.name))) for file in files]
+        for sub in subfolders:
+            if is_maildir and sub.name.startswith(".") and len(sub.name) > 1:
+                sub_name = start + _maildirpp_name(sub.name)
+            else:
+                sub_name = start + _folder_name(sub.name)
+            todo.append((sub, sub_name, sub_name + "/", False))
+        pending += reversed(todo)
 
 
 def _scan(directory: Path) -> tuple[list[Path], list[Path]]:
@@ -326,9 +388,20 @@ def _maildirpp_name(name: str) -> str:
 
 
 def _folder_name(name: str) -> str:
-    # File names that are not valid UTF-8 arrive with surrogate escapes, which no database
-    # column or report can store.
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _display(name)
+
+
+def _display(name: str) -> str:
+    """A file name as text for rows and reports. Names are bytes: one that is not UTF-8 (GBK
+    names from Chinese Windows) arrives with surrogate escapes, which no database column or
+    report can hold, so its bad bytes are shown as U+FFFD. Files are always opened by their
+    ``Path``, which keeps the exact bytes (``os.fsencode`` gives them back)."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
+def display_path(path: Path | str) -> str:
+    """``path`` as text for a message or a report line (see :func:`_display`)."""
+    return _display(str(path))
 
 
 def _natural_key(name: str) -> tuple[tuple[str | int, ...], str]:
@@ -344,6 +417,8 @@ def _describe(exc: OSError) -> str:
         return "permission denied; check the file's permissions"
     if exc.errno == errno.ELOOP:
         return "too many levels of symbolic links; fix or remove the link"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the path is longer than the system allows; move the folder higher up and import it from there"
     reason = (exc.strerror or str(exc)).lower()
     return f"{reason}; check the disk and try again"
 

@@ -134,6 +134,9 @@ def thread_of(key: int, items: Sequence[ThreadItem]) -> list[ThreadItem]:
 
 #: Messages gathered around one message at most (a runaway subject like "hello" stops here).
 MAX_CANDIDATES = 2000
+#: Characters of a subject looked up with LIKE: candidates only (thread_of decides), and SQLite
+#: refuses patterns over 50,000 bytes ("LIKE or GLOB pattern too complex": a 1 MB subject exists).
+_LIKE_CHARS = 200
 _ROUNDS = 6
 
 
@@ -163,7 +166,7 @@ def _by_ids(session: Session, header_ids: Iterable[str]) -> list[Message]:
 
 
 def _by_subject(session: Session, subject: str) -> list[Message]:
-    core = normalize_subject(subject)
+    core = normalize_subject(subject)[:_LIKE_CHARS]
     if not core:
         return []
     escaped = core.replace("!", "!!").replace("%", "!%").replace("_", "!_")

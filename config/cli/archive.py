@@ -13,7 +13,18 @@ import linker
 from index import ENGINES
 
 from ..runtime import DB_NAME
-from .common import archive_options, ask, emit_json, open_archive, options, progress, safe, settings, take_write_lock
+from .common import (
+    archive_options,
+    ask,
+    emit_json,
+    open_archive,
+    options,
+    progress,
+    safe,
+    settings,
+    stop_on_interrupt,
+    take_write_lock,
+)
 
 
 @click.command("init")
@@ -72,8 +83,9 @@ def import_command(paths: tuple[Path, ...], account: str, as_json: bool) -> None
     """
     archive = open_archive(write=True, shared=True)
     total = sum(ingest.count_messages(path) or 0 for path in paths)
-    report = config.import_paths(archive, list(paths), account=account,
-                                 progress=progress("Importing", total or None, not as_json))
+    with stop_on_interrupt() as stopped:
+        report = config.import_paths(archive, list(paths), account=account, should_stop=stopped.is_set,
+                                     progress=progress("Importing", total or None, not as_json))
     if as_json:
         emit_json(report.summary())
     else:
@@ -94,6 +106,9 @@ def import_command(paths: tuple[Path, ...], account: str, as_json: bool) -> None
         click.echo(f"warning: {origin}: {note}", err=True)
     for origin, reason in report.unreadable:
         click.echo(f"unreadable: {origin}: {reason}", err=True)
+    if report.interrupted:
+        click.echo("interrupted: what is listed above is stored; run the same import again to continue", err=True)
+        raise SystemExit(130)  # as a shell reports a command stopped by Ctrl-C
     if report.unreadable:
         raise SystemExit(1)
 
@@ -194,20 +209,25 @@ def relink_command() -> None:
 @click.command("check")
 @click.option("--repair", is_flag=True,
               help="Fix what the raw store allows (re-import, re-link, re-index, drop stale rows and documents).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--verbose", is_flag=True, help="One line per finding, not one per kind.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object (every finding).")
 @archive_options
-def check_command(repair: bool, as_json: bool) -> None:
+def check_command(repair: bool, verbose: bool, as_json: bool) -> None:
     """Verify the whole archive: every raw message exists and matches its hash, every message
     is indexed once and every index document has a row, no orphan blob or row, links agree with
-    the rules. One line per finding; exits non-zero while problems remain."""
+    the rules. One line per kind of finding, with a count (--verbose: one per finding); exits
+    non-zero while problems remain."""
     archive = open_archive(write=True)  # a check must not see an import half done
     total = config.stored_message_count(archive)
     report = config.check_archive(archive, repair=repair, progress=progress("Checking", total, not as_json))
     if as_json:
         emit_json(report.summary())
     else:
-        for finding in report.findings:
-            click.echo(safe(finding.line()))
+        groups = report.groups()
+        for line in ([f.line() for f in report.findings] if verbose else [g.line() for g in groups]):
+            click.echo(safe(line))
+        if not verbose and any(len(g.findings) > 1 for g in groups):
+            click.echo("every finding: `dossier check --verbose` (or --json)", err=True)
         s = report.summary()
         verdict = "clean" if report.is_clean else f"{s['problems']} problems remain"
         click.echo(f"Checked {s['messages']} messages, {s['blobs']} raw blobs, {s['index_documents']} index "

@@ -7,11 +7,15 @@ through ``config``'s lazy names when a command opens it.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +25,7 @@ import config
 
 from ..protocol import ask_daemon
 from ..runtime import locate, loose_permissions
+from .failures import full_disk_line, full_disk_path, is_broken_pipe, leave_quietly
 
 if TYPE_CHECKING:
     from ..archive import Archive
@@ -49,18 +54,35 @@ class DossierGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except _user_errors() as exc:  # an except clause's types are looked up only when something is raised
-            raise click.ClickException(str(exc)) from exc
-        except _database_errors() as exc:
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            raise click.ClickException(
-                f"database error: {reason}; check that the database is reachable and not damaged"
-            ) from exc
-        except OSError as exc:  # disk full, permissions changed under us, a vanished directory
-            where = f" ({exc.filename})" if exc.filename else ""
-            raise click.ClickException(
-                f"{exc.strerror or exc}{where}; check free disk space and the data directory's permissions"
-            ) from exc
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            line = _one_line(exc)
+            if line is None:
+                raise
+            raise click.ClickException(line) from exc
+
+
+def _one_line(exc: Exception) -> str | None:
+    """The one line for an error people can act on; None for a bug (its traceback is the report).
+    A closed pipe ends the command quietly, wherever it was met."""
+    if is_broken_pipe(exc):
+        leave_quietly()
+    written = full_disk_path(exc)
+    if written is not None:
+        return full_disk_line(locate(options().get("data_dir"))[0], written)
+    if isinstance(exc, _user_errors()):
+        return str(exc)
+    if isinstance(exc, _database_errors()):
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return f"database error: {reason}; check that the database is reachable and not damaged"
+    if isinstance(exc, OSError):  # permissions changed under us, a vanished directory
+        where = f" ({os.fsdecode(exc.filename)})" if exc.filename else ""
+        if exc.errno == errno.EROFS:
+            return (f"cannot write{where}: the file system is read-only; Dossier writes to its data directory "
+                    "(locks, database, index), so remount it read-write or copy the archive to a writable place")
+        return f"{exc.strerror or exc}{where}; check free disk space and the data directory's permissions"
+    return None
 
 
 def options() -> dict:
@@ -92,7 +114,11 @@ def settings() -> Settings:
     (which may log from now on). Raises ConfigError."""
     obj = options()
     start_logging(obj.get("verbose", 0))
-    return config.load_settings(obj.get("data_dir"), obj.get("config_path"))
+    named = obj.get("config_path")
+    if named is not None and not named.expanduser().exists():
+        raise config.ConfigError(f"config file {named} does not exist; check the --config path (without "
+                                 f"--config, {locate(obj.get('data_dir'))[1]} is read)")
+    return config.load_settings(obj.get("data_dir"), named)
 
 
 def start_logging(verbose: int) -> None:
@@ -105,6 +131,25 @@ def start_logging(verbose: int) -> None:
     if verbose == 0:
         # Per-message warnings go into the import report instead of the terminal.
         logging.getLogger("config.pipeline").setLevel(logging.ERROR)
+        logging.getLogger("ingest.records").setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def stop_on_interrupt() -> Iterator[threading.Event]:
+    """While the block runs, the first Ctrl-C sets the event it yields (a long job then stops after
+    the batch in flight, keeping what it stored) and says so; a second one interrupts at once."""
+    stopped = threading.Event()
+
+    def first(signum, frame) -> None:
+        stopped.set()
+        click.echo("stopping after the batch in flight (Ctrl-C again to stop at once)…", err=True)
+        signal.signal(signal.SIGINT, previous)
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield stopped
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def open_archive(*, write: bool = False, shared: bool = False, database_url: str | None = None) -> Archive:

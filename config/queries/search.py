@@ -21,6 +21,15 @@ from .scope import Scope, find_visible_customer, search_scope, visible_messages
 HIT_PAGE = 500
 #: Hits fetched per conversation asked for, before folding them into conversations.
 HITS_PER_THREAD = 5
+#: A result row is read at a glance: a subject or name longer than this (a 1 MB subject exists) is
+#: cut, and at most this many recipients and attachments are listed; `dossier show` has them all.
+MAX_SHOWN = 300
+MAX_LISTED = 50
+
+
+def cut(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked with "…"."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,7 @@ def _fold_threads(session: Session, hits: Sequence[HitRow], limit: int,
             members = [m for m in members if m.id in visible]
         row = {
             "thread": members[0].short_id,
-            "subject": members[0].subject,
+            "subject": cut(members[0].subject),
             "messages": len(members),
             "first": members[0].date,
             "last": members[-1].date,
@@ -215,15 +224,15 @@ def _hit_page_rows(archive: Archive, session: Session, hits: Sequence[Hit]) -> l
             message_id=m.header_message_id,
             date=m.date,
             sender=m.from_email,
-            sender_name=m.from_name,
-            to=tuple(people.get((m.id, "to"), ())),
-            cc=tuple(people.get((m.id, "cc"), ())),
-            subject=m.subject,
+            sender_name=cut(m.from_name),
+            to=tuple(people.get((m.id, "to"), ())[:MAX_LISTED]),
+            cc=tuple(people.get((m.id, "cc"), ())[:MAX_LISTED]),
+            subject=cut(m.subject),
             customers=tuple(names[c] for c in links.get(m.id, []) if c in names),
             snippet=hit.snippet,
             matched_in=hit.matched_in,
             matched_attachments=tuple(hit.attachments),
-            attachments=tuple(files.get(m.id, ())),
+            attachments=tuple(files.get(m.id, ())[:MAX_LISTED]),
             is_quote=hit.is_quote,
             amounts=tuple(hit.amounts),
             folders=tuple(folders.get(m.id, ())),

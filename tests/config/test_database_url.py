@@ -26,7 +26,7 @@ def _one_line_error(result, *words: str) -> str:
     ("postgresql+psycopg2://dossier@db.example/dossier", ("'psycopg2'", "postgresql+psycopg://")),
     ("mysql://dossier@db.example/dossier", ("'mysql'", "SQLite or PostgreSQL")),
     ("mysql+pymysql://dossier@db.example/dossier", ("'mysql'",)),
-    ("dossier@db.example", ("not a URL", "postgresql+psycopg://USER@HOST/DATABASE")),
+    ("dossier@db.example", ("is not a database URL", "postgresql+psycopg://USER@HOST/DATABASE")),
     ("postgresql+psycopg://dossier@db.example", ("names no database",)),
 ])
 def test_a_url_dossier_cannot_use_is_one_line_naming_where_it_came_from(tmp_path: Path, monkeypatch, url, words):

@@ -212,13 +212,14 @@ service imap-login {{
 }}
 """)
 
-    def add_mailbox(self, *, restartable: bool = False) -> Mailbox:
-        """A new user with its own password and an empty Maildir (Dovecot creates it at first login).
-        ``restartable``: the mailbox's ``stop``/``start`` act on this server."""
+    def add_mailbox(self, *, restartable: bool = False, password: str | None = None) -> Mailbox:
+        """A new user with its own password (``password``, else a random one) and an empty Maildir
+        (Dovecot creates it at first login). ``restartable``: the mailbox's ``stop``/``start`` act
+        on this server."""
         user = f"rep{next(self._users)}@{DOMAIN}"
-        password = f"s3cret-{secrets.token_hex(8)}"
+        password = password or f"s3cret-{secrets.token_hex(8)}"
         passwd = self.root / "passwd" / user
-        passwd.write_text(f"{user}:{{PLAIN}}{password}\n")
+        passwd.write_text(f"{user}:{{PLAIN}}{password}\n", encoding="utf-8")
         os.chmod(passwd, 0o644)
         return Mailbox(self, user, password, restartable=restartable)
 
