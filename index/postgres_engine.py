@@ -499,7 +499,11 @@ class PostgresEngine(Engine):
         elif self._meta_values().get("rum"):
             params["ceiling"] = _NEWEST_CEILING
             order = "newest <=| CAST(:ceiling AS bigint), newest DESC"  # RUM hands them over newest first
-        with _errors(self.path), self._reads().connect() as connection:
+        with _errors(self.path), self._reads().connect() as connection, connection.begin():
+            # The planner prices a tsvector match like any filter and scans the whole table while it
+            # holds a few thousand rows, reading every row's large tsvector: 30-50 ms a query on 2,000
+            # messages, against 0.2 ms through the text index. Searches always take the indexes.
+            connection.execute(text("SET LOCAL enable_seqscan = off"))
             total = connection.scalar(text(f"SELECT count(*) FROM {table} WHERE {where}"), params) or 0
             rows = connection.execute(text(
                 f"SELECT id, date, stored, {score} AS score FROM {table} WHERE {where} ORDER BY {order} "
