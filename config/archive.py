@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from ingest import Message, RawStore
 
-from .db import make_engine, make_sessionmaker
+from .db import check_url, make_engine, make_sessionmaker
+from .identity import check_before_connecting, establish_identity
 from .runtime import resume_collector
 from .settings import Settings, raw_store_key
 
@@ -40,18 +41,34 @@ class Archive:
     def __init__(self, settings: Settings) -> None:
         resume_collector()
         self.settings = settings
-        self.engine = make_engine(settings.database_url)
+        check_before_connecting(settings)
+        self.engine = make_engine(settings.database_url, source=settings.database_source)
+        try:
+            #: This data directory's id among the archive's nodes (``node.json``).
+            self.node = establish_identity(settings, self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
         self.sessions = make_sessionmaker(self.engine)
         self.raw = RawStore(settings.raw_path, fsync=settings.fsync, key=raw_store_key(settings))
+
+    @property
+    def shares_writes(self) -> bool:
+        """Whether other processes, on other nodes too, may write while this one does (PostgreSQL:
+        imports and syncs share the write lock); on SQLite every writer is alone."""
+        return self.engine.dialect.name != "sqlite"
 
     @cached_property
     def index(self) -> SearchIndex:
         """The search index, opened on first use (its engine's modules take a while to import,
         which a sync that finds nothing new, or a command that only reads the database, never needs);
         a new index gets the engine the config names."""
-        from index import SearchIndex
+        from index import IndexDatabase, SearchIndex
 
-        return SearchIndex(self.settings.index_path, engine=self.settings.index_engine)
+        database = IndexDatabase(self.engine.url.render_as_string(hide_password=False),
+                                 check_url(self.settings.read_url, "[database] read_url") if self.settings.read_url
+                                 else "")
+        return SearchIndex(self.settings.index_path, engine=self.settings.index_engine, database=database)
 
     def directory(self, session: Session) -> Directory:
         from linker import load_directory, load_freemail  # the link rules; searching and counting do without

@@ -8,6 +8,7 @@ pointing at nothing); it never deletes a raw message.
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 from collections import defaultdict
@@ -274,6 +275,8 @@ def _check_index(archive: Archive, report: CheckReport, repair: bool) -> None:
     try:
         documents = list(archive.index.stored_documents())
     except SearchIndexError as exc:
+        if isinstance(exc.__cause__, OSError) and exc.__cause__.errno == errno.EROFS:
+            raise  # the machine's, not the archive's: a read-only data directory (on SQLite the lock says so first)
         finding = Finding("index-unreadable", str(archive.index.path), str(exc))
         report.findings.append(finding)
         if repair:

@@ -19,13 +19,16 @@ import logging
 import signal
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .archive import Archive
-from .lock import DAEMON_LOCK, ArchiveLock
+from .db import check_url
+from .lock import claim, daemon_lock, running_daemons, uses_database_locks, write_lock
+from .nodes import Heartbeat, other_live_nodes, run_once
 from .serve import QueryServer
 from .settings import ConfigError, Settings, load_settings
+from .sync import LogProgress, sync
 
 log = logging.getLogger("dossier.daemon")
 
@@ -72,37 +75,93 @@ def _job_settings(data_dir: str, config_path: str) -> Settings:
     return load_settings(Path(data_dir), Path(config_path))
 
 
-def sync_job(data_dir: str, config_path: str, account: str) -> None:
-    """Scheduled: one sync pass of ``account`` (referenced by name from the job store)."""
-    from .sync import LogProgress, sync
+class NodeProgress(LogProgress):
+    """The daemon's sync progress: logged, and each account it claims told to its heartbeat."""
 
+    def claimed(self, account: str) -> None:
+        _hold(f"sync {account}")
+
+    def released(self, account: str) -> None:
+        _release(f"sync {account}")
+
+
+#: This daemon's presence in the archive's nodes table (set while run_daemon runs).
+_heartbeat: Heartbeat | None = None
+
+
+def _hold(what: str) -> None:
+    if _heartbeat is not None:
+        _heartbeat.hold(what)
+
+
+def _release(what: str) -> None:
+    if _heartbeat is not None:
+        _heartbeat.release(what)
+
+
+def sync_job(data_dir: str, config_path: str, account: str) -> None:
+    """Scheduled: one sync pass of ``account`` (referenced by name from the job store). On
+    PostgreSQL the nodes of the archive share the write lock, and the first to claim the account
+    syncs it; the others skip this pass (so a node that dies hands it on within one interval)."""
     settings = _job_settings(data_dir, config_path)
-    with ArchiveLock(settings.data_dir, f"dossier daemon: sync {account}", wait=None):
+    with write_lock(settings, f"dossier daemon: sync {account}", shared=True, wait=None, should_stop=STOP.is_set):
         archive = Archive(settings)
         try:
-            report = sync(archive, [settings.account(account)], progress=LogProgress(), should_stop=STOP.is_set)
+            report = sync(archive, [settings.account(account)], progress=NodeProgress(), should_stop=STOP.is_set)
         finally:
             archive.close()
     for error in report.errors:  # the pass logs them only at info: the CLI prints them itself
         log.error("sync %s failed: %s", account, error)
+    if report.skipped:
+        log.info("sync %s skipped: %s", account, report.skipped[0], extra={"event": "sync_skipped", "account": account})
+        return
     log.info("sync %s done", account, extra={"event": "sync", "account": account, **report.summary()})
 
 
+def latest_slot(crontab: str, now: datetime) -> datetime:
+    """The latest time at or before ``now`` (aware) that ``crontab`` schedules, as naive UTC."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    trigger = CronTrigger.from_crontab(crontab)
+    now = now.astimezone(trigger.timezone)
+    slot, fire = now, trigger.get_next_fire_time(None, now - timedelta(days=8))
+    while fire is not None and fire <= now:
+        slot, fire = fire, trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return slot.astimezone(timezone.utc).replace(tzinfo=None)
+
+
 def nightly_job(data_dir: str, config_path: str) -> None:
-    """Scheduled: rebuild the index and recompute every automatic link."""
+    """Scheduled: rebuild the index and recompute every automatic link, once per scheduled time
+    for the whole archive, by whichever node claims it first (on PostgreSQL several run it)."""
     from .pipeline import reindex, relink_all
 
     settings = _job_settings(data_dir, config_path)
-    with ArchiveLock(settings.data_dir, "dossier daemon: nightly re-index and re-link", wait=None):
-        archive = Archive(settings)
-        try:
-            started = time.monotonic()
-            indexed = reindex(archive)
-            changed = relink_all(archive)
-        finally:
-            archive.close()
-    log.info("nightly re-index and re-link done", extra={
-        "event": "nightly", "indexed": indexed, "relinked": changed, "seconds": round(time.monotonic() - started, 1)})
+    slot = latest_slot(settings.nightly, datetime.now(timezone.utc))
+    with claim(settings, "nightly", "dossier daemon: nightly re-index and re-link") as holder:
+        if holder is not None:
+            log.info("nightly re-index and re-link skipped: %s is running it", holder,
+                     extra={"event": "nightly_skipped"})
+            return
+        with write_lock(settings, "dossier daemon: nightly re-index and re-link", wait=None, should_stop=STOP.is_set):
+            archive = Archive(settings)
+            done: dict[str, int] = {}
+
+            def run() -> None:
+                _hold("nightly")
+                try:
+                    done["indexed"] = reindex(archive)
+                    done["relinked"] = relink_all(archive)
+                finally:
+                    _release("nightly")
+
+            try:
+                started = time.monotonic()
+                ran = run_once(archive.sessions, NIGHTLY_ID, slot, archive.node, run)
+            finally:
+                archive.close()
+    if ran:
+        log.info("nightly re-index and re-link done", extra={
+            "event": "nightly", **done, "seconds": round(time.monotonic() - started, 1)})
 
 
 def _job_failed(event) -> None:
@@ -110,8 +169,13 @@ def _job_failed(event) -> None:
               extra={"event": "job_failed", "job": event.job_id})
 
 
-def build_scheduler(settings: Settings):
-    """A scheduler with this archive's jobs, not yet started."""
+def job_table(settings: Settings, node: str) -> str:
+    """The table of the daemon's schedule: one per node where several share the database."""
+    return f"{JOB_TABLE}_{node[:12]}" if uses_database_locks(settings) else JOB_TABLE
+
+
+def build_scheduler(settings: Settings, node: str):
+    """A scheduler with this archive's jobs for node ``node``, not yet started."""
     from apscheduler.events import EVENT_JOB_ERROR
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -119,11 +183,13 @@ def build_scheduler(settings: Settings):
     from apscheduler.triggers.cron import CronTrigger
 
     # The job store shares the archive's database; on SQLite it waits for a batch in flight
-    # rather than failing with "database is locked".
+    # rather than failing with "database is locked". On PostgreSQL each node keeps a schedule
+    # of its own (every scheduler runs every job of its table): the nightly job still runs once
+    # for the archive, and each account's pass is claimed by one node.
     options = {"connect_args": {"timeout": 30}} if settings.database_url.startswith("sqlite") else {}
     scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=settings.database_url, tablename=JOB_TABLE,
-                                                 engine_options=options)},
+        jobstores={"default": SQLAlchemyJobStore(url=check_url(settings.database_url, settings.database_source),
+                                                 tablename=job_table(settings, node), engine_options=options)},
         executors={"default": ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600},
     )
@@ -158,39 +224,75 @@ def _start_web(settings: Settings):
 
 
 def run_daemon(settings: Settings, *, log_format: str = "json", verbosity: int = 0) -> None:
-    """Run until SIGTERM/SIGINT. Raises ConfigError when another daemon serves this archive."""
+    """Run until SIGTERM/SIGINT. Raises ConfigError when another daemon serves this data
+    directory, or when another node serves the archive and the index is not one all nodes share."""
+    global _heartbeat
     _setup_logging(log_format, verbosity)
-    with ArchiveLock(settings.data_dir, "dossier daemon", name=DAEMON_LOCK, wait=0):
-        Archive(settings).close()  # creates or upgrades the schema before the job store uses the database
-        scheduler = build_scheduler(settings)
-        STOP.clear()
-        server = QueryServer(settings)
+    archive = Archive(settings)  # creates or upgrades the schema before the job store uses the database
+    try:
+        with daemon_lock(settings, archive.node):
+            _refuse_unshared_index(archive)
+            scheduler = build_scheduler(settings, archive.node)
+            STOP.clear()
+            server = QueryServer(settings)
 
-        def stop(signum, _frame) -> None:
-            log.info("received %s, stopping after the batch in flight", signal.Signals(signum).name,
-                     extra={"event": "stopping"})
-            STOP.set()
+            def stop(signum, _frame) -> None:
+                log.info("received %s, stopping after the batch in flight", signal.Signals(signum).name,
+                         extra={"event": "stopping"})
+                STOP.set()
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        scheduler.start(paused=True)
-        # Accounts removed from the config must not keep their stored schedules.
-        wanted = {f"sync:{a.name}" for a in settings.accounts} | {NIGHTLY_ID}
-        for job in scheduler.get_jobs():
-            if job.id not in wanted:
-                scheduler.remove_job(job.id)
-        scheduler.resume()
-        serving = server.start()
-        web = _start_web(settings)
-        log.info("daemon started", extra={
-            "event": "started", "data_dir": str(settings.data_dir), "accounts": [a.name for a in settings.accounts],
-            "nightly": settings.nightly, "serving": serving, "web": settings.web_listen or None})
-        try:
-            while not STOP.wait(1.0):
-                pass
-        finally:
-            server.stop()
-            if web is not None:
-                web.stop()
-        scheduler.shutdown(wait=True)
-        log.info("daemon stopped", extra={"event": "stopped"})
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+            _heartbeat = Heartbeat(archive.engine, archive.node)
+            _heartbeat.start()
+            try:
+                _serve(settings, scheduler, server, archive.node)
+            finally:
+                _heartbeat.stop()
+                _heartbeat = None
+    finally:
+        archive.close()
+
+
+def _refuse_unshared_index(archive: Archive) -> None:
+    """Several nodes search one index only when it lives in the database: a node's own index
+    files would lack what the others import (while the archive counted it indexed)."""
+    if archive.index.is_shared or not uses_database_locks(archive.settings):
+        return
+    with archive.sessions() as session:
+        others = other_live_nodes(session, archive.node,
+                                  running=lambda ids: running_daemons(archive.settings, ids))
+    if others:
+        from index import DATABASE_ENGINE
+
+        other = others[0]
+        raise ConfigError(
+            f"node {other.id[:8]} ({other.host}:{other.data_dir}) already runs a daemon on this archive, whose "
+            f"search index ({archive.index.engine_name}) is files of one node; several nodes share an index kept in "
+            f"the database: set [index] engine = \"{DATABASE_ENGINE}\" and run `dossier reindex --engine "
+            f"{DATABASE_ENGINE}`")
+
+
+def _serve(settings: Settings, scheduler, server: QueryServer, node: str) -> None:
+    scheduler.start(paused=True)
+    # Accounts removed from the config must not keep their stored schedules.
+    wanted = {f"sync:{a.name}" for a in settings.accounts} | {NIGHTLY_ID}
+    for job in scheduler.get_jobs():
+        if job.id not in wanted:
+            scheduler.remove_job(job.id)
+    scheduler.resume()
+    serving = server.start()
+    web = _start_web(settings)
+    log.info("daemon started", extra={
+        "event": "started", "data_dir": str(settings.data_dir), "node": node,
+        "accounts": [a.name for a in settings.accounts], "nightly": settings.nightly, "serving": serving,
+        "web": settings.web_listen or None})
+    try:
+        while not STOP.wait(1.0):
+            pass
+    finally:
+        server.stop()
+        if web is not None:
+            web.stop()
+    scheduler.shutdown(wait=True)
+    log.info("daemon stopped", extra={"event": "stopped"})

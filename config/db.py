@@ -10,8 +10,7 @@ from sqlalchemy.orm import sessionmaker
 
 import linker.models  # noqa: F401  (registers the linker's tables on the shared metadata)
 
-from . import migrations
-from . import models as _models  # noqa: F401  (and the users and audit tables)
+from . import migrations, models  # noqa: F401  (models: the composition root's own tables)
 from .settings import ConfigError
 
 log = logging.getLogger(__name__)
@@ -27,57 +26,78 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, upgrade: bool = True) -> Engine:
-    """An engine for ``url``, with the schema brought to the newest revision unless ``upgrade``
-    is false. Raises ConfigError on an unusable database."""
-    engine = _create(url)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    if upgrade:
-        upgrade_schema(engine)
-    return engine
-
-
-#: Where the URL comes from, for the lines that cannot show it (it may hold a password).
-_URL_SOURCE = "the database URL ($DOSSIER_DATABASE_URL, or [database] url in dossier.toml)"
+#: The drivers Dossier talks to its databases with, by dialect.
+DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+_EXAMPLES = "postgresql+psycopg://USER@HOST/DATABASE or sqlite:////PATH/dossier.db"
+#: Where a URL came from when the caller does not say (a line about it never shows it: it may hold a password).
+_URL_SOURCE = "$DOSSIER_DATABASE_URL, or [database] url in dossier.toml"
 #: SQLite's result codes for a file it may not write or cannot open (rather than a damaged one).
 _SQLITE_READONLY, _SQLITE_CANTOPEN = 8, 14
 
 
-def _create(url: str) -> Engine:
-    """``create_engine``, its errors for a malformed URL or a missing driver as ConfigError."""
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+def check_url(url: str, source: str = "") -> str:
+    """``url`` as Dossier connects with it: SQLite, or PostgreSQL through psycopg 3 (``postgresql://``
+    and ``postgres://`` get that driver named). Raises ConfigError, naming ``source`` (where the
+    URL came from) and never the URL itself, for a malformed URL, another kind of database or
+    driver, a PostgreSQL URL without a database, or a PostgreSQL driver that is not installed."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
+    where = f" (from {source or _URL_SOURCE})"
     try:
-        return create_engine(url)
-    except NoSuchModuleError:
-        raise ConfigError(f"{_URL_SOURCE} names a kind of database Dossier cannot use; write it as "
-                          "postgresql+psycopg://USER@HOST/DB or sqlite:////PATH/dossier.db") from None
+        parsed = make_url(url.strip())
     except ArgumentError:
-        raise ConfigError(f"{_URL_SOURCE} is not a database URL; write it as postgresql+psycopg://USER@HOST/DB "
-                          "or sqlite:////PATH/dossier.db") from None
-    except ImportError as exc:
-        if "psycopg" in str(exc) or url.startswith("postgres"):
+        raise ConfigError(f"the database URL{where} is not a database URL; write it as {_EXAMPLES}") from None
+    dialect, _, driver = parsed.drivername.partition("+")
+    if dialect == "postgres":
+        dialect = "postgresql"
+    if dialect not in DRIVERS:
+        raise ConfigError(f"the database URL{where} names {dialect!r}, a kind of database Dossier cannot use: it "
+                          f"keeps its archive in SQLite or PostgreSQL; write it as {_EXAMPLES}")
+    if driver and driver != DRIVERS[dialect]:
+        raise ConfigError(f"the database URL{where} names the driver {driver!r}; Dossier talks to {dialect} through "
+                          f"{DRIVERS[dialect]}: write {dialect}+{DRIVERS[dialect]}://…")
+    if dialect == "postgresql":
+        if not parsed.database:
+            raise ConfigError(f"the database URL{where} names no database; write it as {_EXAMPLES}")
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
             raise ConfigError("the database is PostgreSQL but its driver is not installed; install it with "
                               "`pip install 'dossier[postgres]'`") from None
-        raise ConfigError(f"the driver for {_URL_SOURCE} is not installed ({exc})") from None
+    parsed = parsed.set(drivername=f"{dialect}+{DRIVERS[dialect]}")
+    return parsed.render_as_string(hide_password=False)
 
 
-def _unusable(engine: Engine, exc: DatabaseError) -> str:
-    """One line for a database that cannot be used, saying which of the usual causes it is."""
-    where = engine.url.render_as_string(hide_password=True)
-    orig = getattr(exc, "orig", None)
-    reason = str(orig or exc).splitlines()[0] if str(orig or exc) else type(exc).__name__
-    if engine.dialect.name != "sqlite":
-        if isinstance(exc, OperationalError):
-            return (f"cannot reach the database {where}: {reason}; check that the server is running and "
-                    "that the URL's host, port, user and password are right")
-        return f"cannot use the database {where}: {reason}"
-    code = getattr(orig, "sqlite_errorcode", None)
-    if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
-        return (f"cannot open the database {where} for writing ({reason}): the data directory or the file is "
-                "read-only or missing; make it writable (or remount it read-write) or use another --data-dir")
-    return f"cannot use the database {where}: {reason}; if the file is damaged, restore it from a backup"
+def url_without_password(url: str) -> str:
+    """``url`` with its password left out (what a config file may record)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url)._replace(password=None).render_as_string(hide_password=False)  # URL.set() ignores None
+
+
+def shown_url(url: str) -> str:
+    """``url`` as messages show it: the password masked."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def make_engine(url: str, *, upgrade: bool = True, source: str = "") -> Engine:
+    """An engine for ``url``, with the schema brought to the newest revision unless ``upgrade``
+    is false. Raises ConfigError on a URL Dossier cannot use (naming ``source``, where it came
+    from) or an unusable database."""
+    url = check_url(url, source)
+    if url.startswith("sqlite"):
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        # A daemon outlives server restarts and idle-connection timeouts: test a pooled connection
+        # before use. The application name tells an administrator's pg_stat_activity who this is.
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"application_name": "dossier"})
+    if upgrade:
+        upgrade_schema(engine)
+    return engine
 
 
 def schema_revision(connection: Connection) -> str | None:
@@ -104,10 +124,33 @@ def upgrade_schema(engine: Engine) -> tuple[str | None, str]:
                 if schema_revision(connection) != migrations.HEAD:
                     raise
     except (DatabaseError, OperationalError) as exc:
-        raise ConfigError(_unusable(engine, exc)) from exc
+        raise ConfigError(unusable_database(engine, exc)) from exc
     if before is not None:
         log.info("upgraded the database schema from revision %s to %s", before, migrations.HEAD)
     return before, migrations.HEAD
+
+
+def unusable_database(engine: Engine, exc: Exception) -> str:
+    """One line saying why the database of ``engine`` cannot be used, which of the usual causes it
+    is (a missing password or database, a server out of reach, a read-only or damaged file), and
+    what to do."""
+    reason = next((line.strip() for line in str(getattr(exc, "orig", None) or exc).splitlines() if line.strip()),
+                  type(exc).__name__)
+    where = engine.url.render_as_string(hide_password=True)
+    if engine.dialect.name == "sqlite":
+        if getattr(getattr(exc, "orig", None), "sqlite_errorcode", None) in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
+            return (f"cannot open the database {where} for writing ({reason}): the data directory or the file is "
+                    "read-only or missing; make it writable (or remount it read-write) or use another --data-dir")
+        return f"cannot use the database {where}: {reason}; if the file is damaged, restore it from a backup"
+    if "password" in reason:
+        return (f"cannot use the database {where}: {reason}; give the password in PGPASSWORD or ~/.pgpass (or in "
+                "DOSSIER_DATABASE_URL)")
+    if "does not exist" in reason:
+        return f"cannot use the database {where}: {reason}; create it (createdb) or correct the URL"
+    if isinstance(exc, OperationalError):
+        return (f"cannot reach the database {where}: {reason}; check that the server is running and that the "
+                "URL's host, port, user and password are right")
+    return f"cannot use the database {where}: {reason}"
 
 
 def run_migrations(engine: Engine, action: str, target: str) -> None:

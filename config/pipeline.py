@@ -15,12 +15,13 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from index import Document, SearchIndexError, build_document
@@ -118,6 +119,11 @@ class _Read:
     error: str = ""
 
 
+#: Seconds after which a partial raw file in the shared store is a dead writer's (a live one
+#: renames it into place within seconds).
+PARTIAL_AGE = 3600
+#: Times a batch is saved when another node's transaction stores the same messages at once.
+_CONCURRENT_ATTEMPTS = 3
 #: A batch is also cut when its raw messages reach this size, so a run of huge messages
 #: (50 MB scans attached to every mail) cannot hold gigabytes in memory at once.
 BATCH_BYTES = 64 * 1024 * 1024
@@ -186,7 +192,9 @@ class Importer:
         self._indexer = _Indexer(archive, new_only=True, stale=self._stale)
 
     def __enter__(self) -> Importer:
-        self.archive.raw.remove_partial()  # left by a killed run; writers hold the write lock
+        # Left by a killed run. Where other nodes import at the same time (they share the write
+        # lock), only files too old to be a live writer's.
+        self.archive.raw.remove_partial(older_than=PARTIAL_AGE if self.archive.shares_writes else 0)
         index_pending(self.archive)
         with self.archive.sessions() as session:
             self.directory = self.archive.directory(session)
@@ -212,9 +220,22 @@ class Importer:
         stored = [(item, sha) for item, (sha, _) in zip(items, written, strict=True)]
         self.report.seen += len(stored)
         self.report.warnings += [(item.origin, note) for item in items for note in item.notes]
-        documents, ids, relinked = _import_batch(self.archive, stored, self.account, self.directory, self.report,
-                                                 with_batch)
+        for attempt in range(_CONCURRENT_ATTEMPTS):
+            before = replace(self.report, failures=list(self.report.failures), partials=list(self.report.partials))
+            try:
+                documents, ids, relinked = _import_batch(self.archive, stored, self.account, self.directory,
+                                                         self.report, with_batch)
+                break
+            except IntegrityError:
+                # Another node stored some of these messages (or copies) in the same moment: its
+                # transaction won. Saved again, the batch finds them stored and adds only the rest.
+                self.report = before
+                if attempt == _CONCURRENT_ATTEMPTS - 1:
+                    raise
+                log.info("another writer stored part of this batch at the same time; saving it again")
         self._stale |= relinked
+        if self.archive.shares_writes and documents:
+            self._stale |= _relink_across_writers(self.archive, self.directory, [key for key, _ in documents])
         self._indexer.add(documents)
         return ids
 
@@ -270,6 +291,20 @@ def _import_batch(
         if with_batch is not None:
             with_batch(session)
         return _documents(session, new), [m.id for _, m in placed], relinked
+
+
+def _relink_across_writers(archive: Archive, directory: Directory, new_ids: list[int]) -> set[int]:
+    """After a batch commits where other nodes write at the same time: link again the batch's
+    replies and the replies to its messages. A reply and the message it answers stored by two
+    nodes in the same moment did not see each other (neither transaction had committed), so the
+    reply missed the links it inherits. Return the messages whose customers changed (waiting to
+    be indexed again)."""
+    with archive.sessions.begin() as session:
+        new = session.scalars(select(Message).where(Message.id.in_(new_ids))).all()
+        changed = set(relink(session, directory, [m.id for m in new if m.in_reply_to]).changed)
+        changed |= relink_replies(session, directory, new)
+        set_indexed_at(session, sorted(changed), None)
+    return changed
 
 
 def _read_new(archive: Archive, batch: Sequence[tuple[RawItem, str]]) -> dict[str, _Read]:

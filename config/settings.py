@@ -75,6 +75,10 @@ class Settings:
     raw_key_env: str = ""  # [raw_store] key_env: the variable holding the encryption key
     raw_key_file: str = ""  # [raw_store] key_file: a file holding it
     index_engine: str = "tantivy"  # [index] engine: the engine a new index is created with
+    read_url: str = ""  # [database] read_url: a read replica searches may use (PostgreSQL)
+    raw_dir: str = ""  # [raw_store] path: a raw store outside the data directory (shared by several nodes)
+    #: Where ``database_url`` came from, for error messages ("DOSSIER_DATABASE_URL", "… [database] url").
+    database_source: str = ""
     dormant_days: int = 90  # [customers] dormant_days: no mail for this long and a customer is dormant
     web_listen: str = ""  # [web] listen: "HOST:PORT" the daemon serves the web front end on ("" = not)
     web_proxies: tuple[str, ...] = ()  # [web] proxies: addresses whose X-Forwarded-* headers are believed
@@ -97,7 +101,7 @@ class Settings:
 
     @property
     def raw_path(self) -> Path:
-        return self.data_dir / RAW_DIR
+        return Path(self.raw_dir) if self.raw_dir else self.data_dir / RAW_DIR
 
 
 #: Messages per import batch at most: a batch is held in memory and saved in one transaction.
@@ -109,7 +113,7 @@ MAX_TIMEOUT = 3600.0
 
 # section -> key -> (type, default)
 _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
-    "database": {"url": (str, "")},
+    "database": {"url": (str, ""), "read_url": (str, "")},
     "linking": {
         "own_domains": (list, []),
         "own_addresses": (list, []),
@@ -118,7 +122,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
     },
     "import": {"batch_size": (int, 200), "fsync": (bool, True)},
     "daemon": {"nightly": (str, "30 2 * * *")},
-    "raw_store": {"key_env": (str, ""), "key_file": (str, "")},
+    "raw_store": {"key_env": (str, ""), "key_file": (str, ""), "path": (str, "")},
     "index": {"engine": (str, "tantivy")},
     "customers": {"dormant_days": (int, 90)},
     "web": {"listen": (str, ""), "proxies": (list, []), "timezone": (str, "")},
@@ -405,7 +409,13 @@ def load_settings(data_dir: Path | None = None, config_path: Path | None = None)
             "(or set DOSSIER_HOME / --data-dir to your archive)"
         )
     values = _validate(_read_toml(config_path), config_path) if config_path.exists() else _validate({}, config_path)
-    url = os.environ.get("DOSSIER_DATABASE_URL") or str(values["database"]["url"]) or f"sqlite:///{data_dir / DB_NAME}"
+    if os.environ.get("DOSSIER_DATABASE_URL"):
+        url, source = os.environ["DOSSIER_DATABASE_URL"], "DOSSIER_DATABASE_URL"
+    elif values["database"]["url"]:
+        url, source = str(values["database"]["url"]), f"{config_path} [database] url"
+    else:
+        url, source = f"sqlite:///{data_dir / DB_NAME}", ""
+    raw_dir = values["raw_store"]["path"]
     link = values["linking"]
     return Settings(
         data_dir=data_dir,
@@ -422,6 +432,9 @@ def load_settings(data_dir: Path | None = None, config_path: Path | None = None)
         raw_key_env=values["raw_store"]["key_env"],
         raw_key_file=str(Path(values["raw_store"]["key_file"]).expanduser()) if values["raw_store"]["key_file"] else "",
         index_engine=values["index"]["engine"],
+        read_url=str(values["database"]["read_url"]),
+        raw_dir=str(Path(raw_dir).expanduser().resolve()) if raw_dir else "",
+        database_source=source,
         dormant_days=int(values["customers"]["dormant_days"]),
         web_listen=values["web"]["listen"].strip(),
         web_proxies=tuple(values["web"]["proxies"]),
@@ -482,20 +495,23 @@ def _cron(value: str, path: Path) -> str:
 
 def init_data_dir(
     data_dir: Path | None = None, config_path: Path | None = None, *, own_domains: Sequence[str] = (),
-    engine: str | None = None,
+    engine: str | None = None, database_url: str | None = None, raw_dir: str | None = None,
 ) -> Path:
     """Create the data directory (mode 0700) with a commented config; return the config path.
 
-    ``own_domains`` fill the config's ``own_domains`` key, ``engine`` its ``[index] engine``.
-    An existing config is left as it is.
+    ``own_domains`` fill the config's ``own_domains`` key, ``engine`` its ``[index] engine``,
+    ``database_url`` (without a password) its ``[database] url``, ``raw_dir`` its ``[raw_store]
+    path``. An existing config is left as it is.
     Raises ConfigError when the directory cannot be created.
     """
     data_dir, config_path = locate(data_dir, config_path)
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(data_dir, 0o700)
-        for sub in (RAW_DIR, INDEX_DIR):
+        for sub in (INDEX_DIR,) if raw_dir else (RAW_DIR, INDEX_DIR):
             (data_dir / sub).mkdir(exist_ok=True, mode=0o700)
+        if raw_dir:
+            Path(raw_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         if not config_path.exists():
             config_path.parent.mkdir(parents=True, exist_ok=True)
             text = TEMPLATE.read_text(encoding="utf-8")
@@ -504,6 +520,10 @@ def init_data_dir(
                 text = text.replace("\nown_domains = []\n", f"\nown_domains = [{listed}]\n", 1)
             if engine:
                 text = text.replace('\nengine = "tantivy"\n', f"\nengine = {json.dumps(engine)}\n", 1)
+            if database_url:
+                text = text.replace('\nurl = ""\n', f"\nurl = {json.dumps(database_url)}\n", 1)
+            if raw_dir:
+                text = text.replace('\npath = ""\n', f"\npath = {json.dumps(raw_dir)}\n", 1)
             config_path.write_text(text, encoding="utf-8")
             os.chmod(config_path, 0o600)
     except OSError as exc:
@@ -533,6 +553,14 @@ def replace_file(path: Path, data: bytes) -> None:
 
 def check_writable(data_dir: Path) -> None:
     """Raise ConfigError unless the data directory can be written."""
+    try:
+        read_only = bool(os.statvfs(data_dir).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        raise ConfigError(f"the data directory {data_dir} is on a read-only file system; Dossier writes to it "
+                          "(locks, index, raw messages), so remount it read-write or copy the archive to a "
+                          "writable place")
     if not os.access(data_dir, os.W_OK | os.X_OK):
         raise ConfigError(
             f"the data directory {data_dir} is not writable; fix its permissions "

@@ -44,6 +44,7 @@ from ingest.imap import (
 )
 
 from .archive import Archive
+from .lock import claim
 from .oauth import run_secret_command, token_source
 from .pipeline import Importer, index_pending
 from .providers import presets
@@ -136,6 +137,7 @@ class SyncReport:
     folders: list[FolderReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)  # accounts another node was syncing
 
     @property
     def fetched(self) -> int:
@@ -155,6 +157,7 @@ class SyncReport:
             "remapped": sum(f.remapped for f in self.folders),
             "gaps": sum(len(f.gaps) for f in self.folders),
             "errors": len(self.errors),
+            "skipped": len(self.skipped),
             "seconds": round(self.seconds, 3),
         }
 
@@ -170,6 +173,12 @@ class SyncProgress:
 
     def done(self) -> None:
         pass
+
+    def claimed(self, account: str) -> None:
+        """This pass now syncs ``account`` (no other node does meanwhile)."""
+
+    def released(self, account: str) -> None:
+        """This pass is done with ``account``."""
 
 
 class LogProgress(SyncProgress):
@@ -219,21 +228,35 @@ def sync(
     # nothing new would otherwise never open the importer that indexes them.
     index_pending(archive)
     for account in accounts:
-        where: dict[str, str] = {}
-        importer = _LazyImporter(archive, account.name)
-        try:
-            _sync_account(archive, importer, account, folders, progress, should_stop, retries, backoff, report, where)
-        except (ImapError, ConfigError) as exc:
-            report.errors.append(str(exc))
-            _record_error(archive, account.name, where.get("folder", ""), where.get("name", ""), str(exc))
-            log.info("sync %s failed: %s", account.name, exc)  # in the report, which the caller shows
-        finally:
-            importer.close()
+        # One node at a time per account (on PostgreSQL; on SQLite this process is the only writer).
+        with claim(archive.settings, f"account:{account.name}", f"dossier sync {account.name}") as holder:
+            if holder is not None:
+                report.skipped.append(f"{account.name}: being synced by {holder}")
+                log.info("sync %s skipped: being synced by %s", account.name, holder)
+                continue
+            progress.claimed(account.name)
+            try:
+                _sync_claimed(archive, account, folders, progress, should_stop, retries, backoff, report)
+            finally:
+                progress.released(account.name)
         if should_stop():
             break
     report.seconds = time.monotonic() - started
     log.info("sync: %s", report.summary())
     return report
+
+
+def _sync_claimed(archive, account, folders, progress, should_stop, retries, backoff, report) -> None:
+    where: dict[str, str] = {}
+    importer = _LazyImporter(archive, account.name)
+    try:
+        _sync_account(archive, importer, account, folders, progress, should_stop, retries, backoff, report, where)
+    except (ImapError, ConfigError) as exc:
+        report.errors.append(str(exc))
+        _record_error(archive, account.name, where.get("folder", ""), where.get("name", ""), str(exc))
+        log.info("sync %s failed: %s", account.name, exc)  # in the report, which the caller shows
+    finally:
+        importer.close()
 
 
 class _LazyImporter:

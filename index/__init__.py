@@ -1,7 +1,8 @@
 """Index: the full-text search index over messages, behind this package's own interface.
 
-The engine (tantivy by default, Whoosh) is an archive's choice, recorded in its index
-directory; nothing outside this package names one.
+The engine (tantivy by default, Whoosh, or PostgreSQL's full-text search in the archive's own
+database) is an archive's choice, recorded in its index directory; nothing outside this package
+names one.
 """
 
 from ingest.lazy import lazy_exports
@@ -10,7 +11,7 @@ from ingest.lazy import lazy_exports
 # the store and its engine, only searching needs the query language and the snippets.
 _EXPORTS = {
     "document": ("Document", "build_document", "detect_languages"),
-    "engine": ("DEFAULT_ENGINE", "ENGINES", "Feed"),
+    "engine": ("DATABASE_ENGINE", "DEFAULT_ENGINE", "ENGINES", "Feed", "IndexDatabase"),
     "errors": ("IndexLockedError", "QueryError", "SearchIndexError"),
     "query": ("FILTERS", "filter_values", "parse_query"),
     "searching": ("Hit", "SearchRequest", "SearchResult", "search"),
@@ -18,12 +19,14 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "DATABASE_ENGINE",
     "DEFAULT_ENGINE",
     "ENGINES",
     "FILTERS",
     "Document",
     "Feed",
     "Hit",
+    "IndexDatabase",
     "IndexLockedError",
     "IndexWriter",
     "QueryError",

@@ -25,14 +25,25 @@ if TYPE_CHECKING:  # kept light: the config validates engine names with this mod
     from .plan import Plan
 
 #: The engines an archive can use; new archives get the first unless their config says otherwise.
-ENGINES = ("tantivy", "whoosh")
+ENGINES = ("tantivy", "whoosh", "postgres")
 DEFAULT_ENGINE = ENGINES[0]
+#: The engine that keeps its index in the archive's (PostgreSQL) database, shared by all its nodes.
+DATABASE_ENGINE = "postgres"
 #: The file in an index directory that names its engine and the schema it was built with; an
 #: index without one was made by a Dossier that knew only Whoosh.
 MARKER = "dossier-index.json"
 
 #: Called with the keys of documents once they are committed (searchable and durable).
 OnCommitted = Callable[[list[int]], None]
+
+
+@dataclass(frozen=True)
+class IndexDatabase:
+    """The archive's database, for an engine that keeps its index there: its SQLAlchemy URL, and
+    a read replica's that searches may use instead (empty: the same)."""
+
+    url: str
+    read_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,8 +125,13 @@ class Engine(ABC):
     #: Bumped when what it writes changes so that older indexes must be rebuilt.
     schema_version: int
 
-    def __init__(self, path: Path) -> None:
+    #: Whether the index lives in the archive's database, one for every node of the archive
+    #: (else files in one data directory, of one node).
+    in_database: bool = False
+
+    def __init__(self, path: Path, *, database: IndexDatabase | None = None) -> None:
         self.path = Path(path)
+        self.database = database
 
     @classmethod
     @abstractmethod
@@ -157,6 +173,14 @@ class Engine(ABC):
     def search(self, query: Plan, filter: Plan | None, *, scored: bool, limit: int, offset: int = 0) -> Page:
         """Hits of ``query`` among the documents ``filter`` allows: by relevance when ``scored``,
         else newest first. Raises SearchIndexError when the index cannot be read."""
+
+    def promote(self) -> None:  # noqa: B027  (a hook: most engines have nothing to do)
+        """This freshly built index (of a rebuild) is about to replace the live one: an engine
+        that keeps its index outside the directory puts it in place now."""
+
+    def discard(self) -> None:  # noqa: B027  (a hook: most engines have nothing to do)
+        """This index was replaced by one of another engine: drop what it keeps outside its
+        directory (the directory itself is removed after)."""
 
     @abstractmethod
     def close(self) -> None:

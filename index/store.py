@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .document import Document
-from .engine import DEFAULT_ENGINE, ENGINES, Engine, EngineWriter, Feed, OnCommitted, read_marker
+from .engine import DEFAULT_ENGINE, ENGINES, Engine, EngineWriter, Feed, IndexDatabase, OnCommitted, read_marker
 from .engine import write_marker as _write_marker
 from .errors import SearchIndexError
 
@@ -36,6 +36,10 @@ def engine_class(name: str) -> type[Engine]:
         from .tantivy_engine import TantivyEngine
 
         return TantivyEngine
+    if name == "postgres":
+        from .postgres_engine import PostgresEngine
+
+        return PostgresEngine
     raise SearchIndexError(f"unknown index engine {name!r}; use one of {', '.join(ENGINES)}")
 
 
@@ -43,11 +47,13 @@ class SearchIndex:
     """An archive's search index in a directory of its own.
 
     ``engine`` is the engine a new index is created with (the archive's config; default
-    tantivy); an existing index keeps the engine its directory names.
+    tantivy); an existing index keeps the engine its directory names. ``database`` is the
+    archive's database, for an engine that keeps its index there (the others never use it).
     """
 
-    def __init__(self, path: Path, *, engine: str | None = None) -> None:
+    def __init__(self, path: Path, *, engine: str | None = None, database: IndexDatabase | None = None) -> None:
         self.path = Path(path)
+        self.database = database
         self.new_engine = engine or DEFAULT_ENGINE
         if self.new_engine not in ENGINES:
             raise SearchIndexError(f"unknown index engine {self.new_engine!r}; use one of {', '.join(ENGINES)}")
@@ -87,8 +93,14 @@ class SearchIndex:
                     f"the search index at {self.path} was built by {'a newer' if newer else 'an older'} Dossier "
                     f"({name} schema {schema}, this one reads {cls.schema_version}); run `dossier reindex` "
                     "to rebuild it")
-            self._engine = cls(self.path)
+            self._engine = cls(self.path, database=self.database)
         return self._engine
+
+    @property
+    def is_shared(self) -> bool:
+        """Whether the index lives in the archive's database, the same for every node of the
+        archive (else it is files in this data directory)."""
+        return engine_class(self.engine_name).in_database
 
     @property
     def exists(self) -> bool:
@@ -98,7 +110,7 @@ class SearchIndex:
         """Create an empty index (mode 0700 directory) if there is none, with the marker."""
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.exists:
-            engine = engine_class(self.engine_name)(self.path)
+            engine = engine_class(self.engine_name)(self.path, database=self.database)
             _write_marker(self.path, engine)  # first: a crash before the files leaves an index to create
             engine.create()
             self._forget()
@@ -197,7 +209,7 @@ class SearchIndex:
                 engine = self.engine_name
             except SearchIndexError:  # a damaged marker: the rebuild replaces it, as the config says
                 engine = self.new_engine
-        fresh = SearchIndex(fresh_path, engine=engine)
+        fresh = SearchIndex(fresh_path, engine=engine, database=self.database)
         fresh.create()
         return fresh
 
@@ -205,6 +217,13 @@ class SearchIndex:
         """Replace the live index with ``fresh`` (from :meth:`begin_rebuild`, committed)."""
         old_path = self.path.with_name(self.path.name + ".old")
         shutil.rmtree(old_path, ignore_errors=True)
+        try:
+            replaced = self.engine if self.exists else None
+        except SearchIndexError:  # a damaged marker or an index of another schema: replaced all the same
+            replaced = None
+        fresh.engine.promote()
+        if replaced is not None and replaced.name != fresh.engine.name:
+            replaced.discard()
         fresh.engine.close()
         self._forget()
         for attempt in range(_SWAP_ATTEMPTS):

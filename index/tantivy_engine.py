@@ -28,7 +28,7 @@ from tantivy import FieldType, Occur, Order, PreTokenizedString, Query, Token
 from . import plan as p
 from .analysis import iter_tokens
 from .document import Document
-from .engine import Engine, EngineWriter, Feed, OnCommitted, Page, StoredHit, WriterFeed
+from .engine import Engine, EngineWriter, Feed, IndexDatabase, OnCommitted, Page, StoredHit, WriterFeed
 from .errors import IndexLockedError, SearchIndexError
 from .fields import (
     KEYWORD_FIELDS,
@@ -121,6 +121,8 @@ def _reading(path: Path) -> Iterator[None]:
                                "run `dossier reindex` to rebuild it from the stored messages") from exc
 
 
+#: How tantivy's Rust code words a read-only file system (std::io::ErrorKind, strerror, errno 30).
+_READ_ONLY_TEXTS = ("ReadOnlyFilesystem", "Read-only file system", "os error 30")
 #: Free space below which a writer that tantivy killed is taken to have met a full disk: its
 #: indexing thread's io::Error reaches Python only as "An index writer was killed".
 _NEARLY_FULL = 8 * 1024 * 1024
@@ -192,8 +194,8 @@ class TantivyEngine(Engine):
     name = "tantivy"
     schema_version = 1
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, *, database: IndexDatabase | None = None) -> None:
+        super().__init__(path, database=database)
         self._index: tantivy.Index | None = None
         self._seen: tuple[int, int, int] | None = None  # meta.json's identity at the last reload
         self._lock = threading.Lock()
@@ -211,6 +213,11 @@ class TantivyEngine(Engine):
                 index = tantivy.Index.open(str(self.path))
                 index.config_reader("manual")
             except ValueError as exc:
+                if any(text in str(exc) for text in _READ_ONLY_TEXTS):  # tantivy writes as it opens
+                    raise SearchIndexError(
+                        f"the search index at {self.path} cannot be opened: the file system is read-only; Dossier "
+                        "writes to its data directory (locks, index), so remount it read-write or copy the archive "
+                        "to a writable place") from OSError(errno.EROFS, os.strerror(errno.EROFS))
                 raise SearchIndexError(
                     f"the search index at {self.path} cannot be opened ({exc}); "
                     "run `dossier reindex` to rebuild it from the stored messages"

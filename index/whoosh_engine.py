@@ -20,7 +20,7 @@ from whoosh.writing import LockError
 
 from . import plan as p
 from .document import Document
-from .engine import Engine, EngineWriter, Feed, OnCommitted, Page, StoredHit, WriterFeed
+from .engine import Engine, EngineWriter, Feed, IndexDatabase, OnCommitted, Page, StoredHit, WriterFeed
 from .errors import IndexLockedError, SearchIndexError
 from .fields import (
     KEYWORD_FIELDS,
@@ -132,8 +132,8 @@ class WhooshEngine(Engine):
     name = "whoosh"
     schema_version = 1
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, *, database: IndexDatabase | None = None) -> None:
+        super().__init__(path, database=database)
         self._ix = None
         self._kept: tuple[object, object] | None = None  # (index object, its open searcher)
         self._kept_lock = threading.Lock()

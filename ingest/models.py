@@ -44,17 +44,17 @@ class Message(Base):
     # and `dossier status` and `check` report it as a parse problem.
     status: Mapped[str] = mapped_column(String(16), default="ok")
     error: Mapped[str | None] = mapped_column(Text)
-    header_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    header_message_id: Mapped[str | None] = mapped_column(Text, index=True)
     # True when other stored bytes carry the same Message-ID header.
     is_variant: Mapped[bool] = mapped_column(Boolean, default=False)
     subject: Mapped[str] = mapped_column(Text, default="")
     from_name: Mapped[str] = mapped_column(Text, default="")
-    from_email: Mapped[str] = mapped_column(String(320), default="", index=True)
+    from_email: Mapped[str] = mapped_column(Text, default="", index=True)
     date: Mapped[datetime] = mapped_column(DateTime, index=True)  # naive UTC
     date_offset: Mapped[int | None] = mapped_column(Integer)  # original offset, minutes
     date_source: Mapped[str] = mapped_column(String(16))  # date | received | import
     # Indexed: the linker finds the replies to a message to pass its links down the thread.
-    in_reply_to: Mapped[str | None] = mapped_column(String(998), index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(Text, index=True)
     references: Mapped[list] = mapped_column(JSON, default=list)
     is_html_only: Mapped[bool] = mapped_column(Boolean, default=False)
     defects: Mapped[list] = mapped_column(JSON, default=list)
@@ -97,11 +97,11 @@ class MessageCopy(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    account: Mapped[str] = mapped_column(String(200))
+    account: Mapped[str] = mapped_column(Text)
     # The folder as people read it (IMAP: decoded); shown and searched.
-    folder: Mapped[str] = mapped_column(String(1000))
+    folder: Mapped[str] = mapped_column(Text)
     # The source's own name for the folder: on IMAP the server's (modified UTF-7), else ``folder``.
-    mailbox: Mapped[str] = mapped_column(String(1000))
+    mailbox: Mapped[str] = mapped_column(Text)
     origin: Mapped[str] = mapped_column(Text)
     found_at: Mapped[datetime] = mapped_column(DateTime)
     # IMAP copies only: the UID and the UIDVALIDITY it belongs to (kept when the folder's
@@ -131,8 +131,8 @@ class ParticipantRow(Base):
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(Text, default="")
-    email: Mapped[str] = mapped_column(String(320))
-    domain: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(Text)
+    domain: Mapped[str] = mapped_column(Text)
 
     message: Mapped[Message] = relationship(back_populates="participants")
 
@@ -146,7 +146,7 @@ class AttachmentRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     filename: Mapped[str] = mapped_column(Text, default="")
-    content_type: Mapped[str] = mapped_column(String(255), default="")
+    content_type: Mapped[str] = mapped_column(Text, default="")
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     # How reading its text went ("ok", "empty", "skipped: …", "failed: …", "truncated: …"; see
     # ingest.extract); NULL for rows stored before attachment text was read.
@@ -165,8 +165,8 @@ class FolderState(Base):
     __table_args__ = (UniqueConstraint("account", "folder"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account: Mapped[str] = mapped_column(String(200))
-    folder: Mapped[str] = mapped_column(String(1000))
+    account: Mapped[str] = mapped_column(Text)
+    folder: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text, default="")
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)

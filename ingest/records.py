@@ -15,13 +15,18 @@ from .message import ParsedMessage, RawItem
 from .models import AttachmentRow, Message, MessageCopy, ParticipantRow
 from .reading import Reading
 
-__all__ = ["add_copy", "mark_variants", "record_reading", "save_participants", "set_indexed_at", "store_failed",
-           "store_message"]
+__all__ = ["KEY_BYTES", "add_copy", "fit_key", "mark_variants", "record_reading", "save_participants",
+           "set_indexed_at", "store_failed", "store_message"]
 
 log = logging.getLogger(__name__)
 
 #: Message-ID and In-Reply-To are kept up to this many characters (RFC 5322's line limit).
 MAX_HEADER_ID = 998
+#: Values kept in indexed columns (Message-IDs, addresses, domains) are cut to this many bytes of
+#: UTF-8, whatever the database: PostgreSQL refuses an index entry over about 2,700 bytes, and a
+#: batch must never abort over one hostile header. Real values are far shorter; a cut is
+#: recorded as a defect of its message.
+KEY_BYTES = 1000
 #: Ids per IN list in one statement: far below every database's bound-parameter limit.
 IN_CHUNK = 500
 
@@ -38,6 +43,7 @@ def store_message(
     if (date is None or source == "import") and item.internaldate is not None:
         date, offset, source = item.internaldate, 0, "server"
     sender = parsed.sender
+    defects = list(parsed.defects)
     message = Message(
         sha256=sha,
         size=len(item.data),
@@ -45,17 +51,18 @@ def store_message(
         # Read partially (the parser could not finish it): stored, linked and indexed, and kept
         # reported as a parse problem.
         error=f"read partially: {parsed.partial}" if parsed.partial else None,
-        header_message_id=(parsed.message_id or None) and parsed.message_id[:MAX_HEADER_ID],
+        header_message_id=(parsed.message_id or None) and fit_key(parsed.message_id[:MAX_HEADER_ID], "Message-ID",
+                                                                  defects),
         subject=parsed.subject,
         from_name=sender.name if sender else "",
-        from_email=sender.email if sender else "",
+        from_email=fit_key(sender.email, "the sender's address", defects) if sender else "",
         date=date.replace(tzinfo=None) if date else now,
         date_offset=offset,
         date_source=source or "import",
-        in_reply_to=parsed.in_reply_to and parsed.in_reply_to[:MAX_HEADER_ID],
+        in_reply_to=parsed.in_reply_to and fit_key(parsed.in_reply_to[:MAX_HEADER_ID], "In-Reply-To", defects),
         references=list(parsed.references),
         is_html_only=parsed.is_html_only,
-        defects=list(parsed.defects),
+        defects=defects,
         is_bulk=parsed.is_bulk,
         stored_at=now,
     )
@@ -101,14 +108,32 @@ def store_failed(session: Session, item: RawItem, sha: str, now: datetime, reaso
 def save_participants(session: Session, messages: Sequence[tuple[Message, ParsedMessage]]) -> None:
     """Insert the participant rows of new messages (which must have ids: flush first) in one
     statement: as ORM objects they were a tenth of an import's time, and nothing reads them back."""
-    rows = [
-        {"message_id": message.id, "role": p.role, "name": p.address.name,
-         "email": p.address.email, "domain": p.address.domain}
-        for message, parsed in messages
-        for p in parsed.participants
-    ]
+    rows = []
+    for message, parsed in messages:
+        defects: list[str] = []
+        for p in parsed.participants:
+            rows.append({"message_id": message.id, "role": p.role, "name": p.address.name,
+                         "email": fit_key(p.address.email, f"a {p.role} address", defects),
+                         "domain": fit_key(p.address.domain, f"a {p.role} domain", defects)})
+        if defects:
+            message.defects = [*message.defects, *dict.fromkeys(defects)]
     if rows:
         session.execute(insert(ParticipantRow), rows)
+
+
+def fit_key(value: str, what: str, defects: list[str]) -> str:
+    """``value`` cut to :data:`KEY_BYTES` bytes of UTF-8 (at a character boundary); a cut is
+    added to ``defects`` in words ("a to address of 5000 characters kept as its first 1000")."""
+    if len(value) <= KEY_BYTES // 4:  # no character takes more than four bytes
+        return value
+    data = value.encode("utf-8", "surrogatepass")
+    if len(data) <= KEY_BYTES:
+        return value
+    cut = data[:KEY_BYTES].decode("utf-8", "ignore")
+    note = f"{what} of {len(value)} characters kept as its first {len(cut)}"
+    if note not in defects:
+        defects.append(note)
+    return cut
 
 
 def mark_variants(session: Session, new: Sequence[Message]) -> None:

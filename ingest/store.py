@@ -14,7 +14,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import socket
 import tempfile
+import time
 import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +55,25 @@ def _fsync_all(names: list[str]) -> None:
         return
     with ThreadPoolExecutor(min(_FSYNC_THREADS, len(names))) as pool:
         list(pool.map(_fsync_one, names))  # list() re-raises the first error
+
+
+def _writer_of(name: str) -> tuple[str, int] | None:
+    """The host and pid that wrote the partial file ``name`` ("<sha16>.<host>.<pid>.<random>.part"),
+    or None for a name without them (written by an older Dossier)."""
+    parts = name.split(".")
+    if len(parts) < 5 or not parts[-3].isdigit():
+        return None
+    return ".".join(parts[1:-3]), int(parts[-3])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 class RawStore:
@@ -101,11 +122,24 @@ class RawStore:
                 if name.endswith(suffix) and len(name) == 64 + len(suffix):
                     yield name[: -len(suffix)]
 
-    def remove_partial(self) -> int:
-        """Delete the partial blobs a killed writer left; return how many. Only for the holder of
-        the archive's write lock (another writer's file in flight would vanish under it)."""
+    def remove_partial(self, older_than: float = 0.0) -> int:
+        """Delete the partial blobs killed writers left; return how many. With ``older_than``
+        (other writers, on other machines too, share the store), only those of writers known dead
+        (a process of this machine that is gone) or older than that many seconds; with 0, every
+        one (for the only writer of the store: another writer's file in flight would vanish)."""
         removed = 0
+        limit = time.time() - older_than
+        host = socket.gethostname()
         for path in self.temp_files():
+            if older_than:
+                writer = _writer_of(path.name)
+                try:
+                    recent = path.stat().st_mtime > limit
+                except FileNotFoundError:
+                    continue
+                dead = writer is not None and writer[0] == host and writer[1] != os.getpid() and not _alive(writer[1])
+                if recent and not dead:
+                    continue
             path.unlink(missing_ok=True)
             removed += 1
         return removed
@@ -141,6 +175,7 @@ class RawStore:
         try:
             try:
                 tmp_dir = self.root / "tmp"
+                writer = f"{socket.gethostname()}.{os.getpid()}"
                 for data in datas:
                     sha = hash_bytes(data)
                     target = self.path_for(sha)
@@ -149,7 +184,9 @@ class RawStore:
                         continue
                     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                     tmp_dir.mkdir(exist_ok=True, mode=0o700)
-                    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=sha[:16], suffix=".part")
+                    # Named by its writer: where nodes share the store, a partial file of a writer
+                    # that died is told from one in flight (remove_partial).
+                    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=f"{sha[:16]}.{writer}.", suffix=".part")
                     pending[sha] = (tmp_name, target)
                     with os.fdopen(fd, "wb") as fh:
                         fh.write(self._encode(sha, data))

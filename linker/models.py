@@ -16,11 +16,11 @@ class Customer(Base):
     __table_args__ = (Index("ix_customers_owner", "owner"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(500), unique=True)
-    country: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    country: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     # The rep in charge, as the sheet names them: a normalised e-mail address, else a name.
-    owner: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    owner: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Columns of an imported customer sheet that Dossier has no field for.
     fields: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime)
@@ -47,7 +47,7 @@ class CustomerDomain(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
-    domain: Mapped[str] = mapped_column(String(255))
+    domain: Mapped[str] = mapped_column(Text)
 
     customer: Mapped[Customer] = relationship(back_populates="domains")
 
@@ -63,7 +63,7 @@ class Contact(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
-    email: Mapped[str] = mapped_column(String(320))
+    email: Mapped[str] = mapped_column(Text)
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")
 
@@ -80,8 +80,8 @@ class CustomerPerson(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(200), default="")
-    phone: Mapped[str] = mapped_column(String(100), default="")
+    name: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(Text, default="")
 
     customer: Mapped[Customer] = relationship(back_populates="people")
 
@@ -100,7 +100,7 @@ class Link(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))
     method: Mapped[str] = mapped_column(String(16))  # pin | address | domain | thread (match.METHODS)
-    matched: Mapped[str] = mapped_column(String(320))
+    matched: Mapped[str] = mapped_column(Text)
 
 
 class LinkOverride(Base):

@@ -176,6 +176,12 @@ class _SyncBar:
     def done(self) -> None:
         pass
 
+    def claimed(self, account: str) -> None:
+        pass
+
+    def released(self, account: str) -> None:
+        pass
+
     def close(self) -> None:
         if self.task is not None:
             self.bar.stop()
@@ -188,7 +194,7 @@ class _SyncBar:
 @archive_options
 def sync_command(account_names: tuple[str, ...], folders: tuple[str, ...], as_json: bool) -> None:
     """Fetch new mail from the configured IMAP accounts once (read-only on the server)."""
-    archive = open_archive(write=True)
+    archive = open_archive(write=True, shared=True)
     bar = _SyncBar() if sys.stderr.isatty() and not as_json else None
     try:
         report = config.sync_accounts(archive, account_names, folders=folders, progress=bar)
@@ -202,6 +208,8 @@ def sync_command(account_names: tuple[str, ...], folders: tuple[str, ...], as_js
         click.echo(f"Synced {s['folders']} folders ({s['unchanged']} unchanged): {s['fetched']} fetched, "
                    f"{s['stored']} new, {s['duplicates']} already archived, {s['remapped']} re-mapped, "
                    f"in {s['seconds']:.1f} s")
+    for skipped in report.skipped:
+        click.echo(f"skipped {skipped}", err=True)
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     if report.errors:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ import ingest
 import linker
 from index import ENGINES
 
+from ..runtime import DB_NAME
 from .common import (
     archive_options,
     ask,
@@ -30,20 +32,31 @@ from .common import (
               help="Your company's mail domain (repeatable); written to own_domains in a new config.")
 @click.option("--engine", type=click.Choice(ENGINES),
               help="Search engine of the new index (default: the config's [index] engine, tantivy).")
+@click.option("--database-url", metavar="URL",
+              help="The archive's database (default: $DOSSIER_DATABASE_URL, else SQLite in the data directory); "
+                   "recorded in the new config without its password.")
+@click.option("--raw-store", type=click.Path(path_type=Path, file_okay=False),
+              help="Keep the raw messages here (a shared store of several nodes) instead of DATA_DIR/raw.")
 @archive_options
-def init_command(own_domains: tuple[str, ...], engine: str | None) -> None:
+def init_command(own_domains: tuple[str, ...], engine: str | None, database_url: str | None,
+                 raw_store: Path | None) -> None:
     """Create the data directory (private to you) and a commented dossier.toml.
 
     \b
     Example: dossier init --own-domain northwind-trading.com
+    PostgreSQL: dossier init --database-url postgresql+psycopg://dossier@dbhost/dossier
     """
     for domain in own_domains:
         if linker.normalize_domain(domain) is None:
             raise click.BadParameter(f"{domain!r} is not a mail domain", param_hint="--own-domain")
+    given = database_url or os.environ.get("DOSSIER_DATABASE_URL")
+    source = "--database-url" if database_url else "DOSSIER_DATABASE_URL"
+    recorded = config.url_without_password(config.check_url(given, source)) if given else None
     obj = options()
+    raw_dir = str(raw_store.expanduser().resolve()) if raw_store else None
     config_path = config.init_data_dir(obj.get("data_dir"), obj.get("config_path"), own_domains=own_domains,
-                                       engine=engine)
-    archive = open_archive(write=True)
+                                       engine=engine, database_url=recorded, raw_dir=raw_dir)
+    archive = open_archive(write=True, database_url=database_url)
     if engine and archive.index.exists and archive.index.engine_name != engine:
         raise click.ClickException(f"the archive in {archive.settings.data_dir} already has a "
                                    f"{archive.index.engine_name} index; convert it with "
@@ -68,7 +81,7 @@ def import_command(paths: tuple[Path, ...], account: str, as_json: bool) -> None
     \b
     Example: dossier import ~/export/Inbox.mbox ~/Maildir --account anna
     """
-    archive = open_archive(write=True)
+    archive = open_archive(write=True, shared=True)
     total = sum(ingest.count_messages(path) or 0 for path in paths)
     with stop_on_interrupt() as stopped:
         report = config.import_paths(archive, list(paths), account=account, should_stop=stopped.is_set,
@@ -104,7 +117,8 @@ def import_command(paths: tuple[Path, ...], account: str, as_json: bool) -> None
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @archive_options
 def status_command(as_json: bool) -> None:
-    """Counts of messages, failures, customers and links; index freshness; disk use."""
+    """Counts of messages, failures, customers and links; index freshness; disk use; the nodes
+    (data directories, on PostgreSQL several) with what each daemon holds and its last heartbeat."""
     data = ask("status")
     failures = data.pop("failures")
     if as_json:
@@ -127,6 +141,16 @@ def status_command(as_json: bool) -> None:
             click.echo(f"  partial {failure['id']}: {failure['error'].removeprefix('read partially: ')}")
         else:
             click.echo(f"  failed {failure['id']}: {failure['error']}")
+    if data.get("nodes"):
+        click.echo("Nodes")
+    for node in data.get("nodes") or ():
+        where = f"{node['host']}:{node['data_dir']}"
+        if node["alive"]:
+            state = f"daemon pid {node['daemon_pid']}, heartbeat {node['heartbeat']}"
+            state += f"; holds {', '.join(node['holds'])}" if node["holds"] else "; idle"
+        else:
+            state = f"no daemon (last heartbeat {node['heartbeat']})" if node["heartbeat"] else "no daemon"
+        click.echo(f"  {node['id'][:8]} {safe(where)}  {state}")
     if data["sync"]:
         click.echo("Sync")
     for row in data["sync"]:
@@ -162,8 +186,8 @@ def upgrade_command() -> None:
     """Bring the archive's database schema to this version of Dossier (opening the archive
     with any command does so too; this says what changed)."""
     found = settings()
-    take_write_lock(found.data_dir)
-    engine = config.make_engine(found.database_url, upgrade=False)
+    take_write_lock(found)
+    engine = config.make_engine(found.database_url, upgrade=False, source=found.database_source)
     try:
         before, after = config.upgrade_schema(engine)
     finally:
@@ -224,16 +248,21 @@ def check_command(repair: bool, verbose: bool, as_json: bool) -> None:
 @archive_options
 def backup_command(dest: Path, as_json: bool) -> None:
     """Write a consistent snapshot of the archive into the new directory DEST, safe while the
-    daemon runs: config, database (SQLite online backup) and raw store (hard links where
-    possible). The index is not copied. To restore, use DEST as the data directory and run
-    `dossier reindex`. For PostgreSQL, use pg_dump for the database.
+    daemon runs: config, database (SQLite online backup, or on PostgreSQL pg_dump's custom format
+    in dossier.pgdump) and the raw messages it names (hard links where possible). To restore, use
+    DEST as the data directory (on PostgreSQL after pg_restore into a new database) and run
+    `dossier reindex`.
     """
     report = config.backup_archive(open_archive(), dest)
     if as_json:
         emit_json(report.summary())
     else:
+        restore = f"dossier --data-dir {dest} reindex"
+        if report.database != DB_NAME:  # PostgreSQL: the dump goes into a new database first
+            restore = (f"pg_restore --no-owner -d NEWDB {dest / report.database}, set [database] url in "
+                       f"{dest / 'dossier.toml'} to it, then {restore}")
         click.echo(f"Backed up {report.messages} messages ({report.blobs} raw files, {report.linked} hard-linked) "
-                   f"to {dest}; restore: dossier --data-dir {dest} reindex")
+                   f"to {dest}; restore: {restore}")
     if report.missing:
         click.echo(f"warning: {report.missing} raw messages were already missing; run `dossier check`", err=True)
         raise SystemExit(1)

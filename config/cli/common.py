@@ -152,28 +152,34 @@ def stop_on_interrupt() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def open_archive(*, write: bool = False) -> Archive:
-    """The archive the options name, closed with the command; ``write=True`` first takes the data
-    directory's write lock (waiting up to $DOSSIER_LOCK_WAIT seconds, default 30, for a daemon
-    job or another command)."""
+def open_archive(*, write: bool = False, shared: bool = False, database_url: str | None = None) -> Archive:
+    """The archive the options name, closed with the command; ``write=True`` first takes the
+    archive's write lock (see :func:`take_write_lock`), ``shared`` with other imports and syncs
+    (on PostgreSQL, where several nodes import at once). ``database_url`` overrides the config's
+    (``init --database-url``, perhaps with a password)."""
     found = settings()
+    if database_url:
+        from dataclasses import replace
+
+        found = replace(found, database_url=database_url, database_source="--database-url")
     if write:
-        take_write_lock(found.data_dir)
+        take_write_lock(found, shared=shared)
     warn_loose_permissions(found.data_dir)
     archive = config.Archive(found)
     click.get_current_context().call_on_close(archive.close)
     return archive
 
 
-def take_write_lock(data_dir: Path) -> None:
-    """Hold the data directory's write lock until the command ends, waiting up to
-    $DOSSIER_LOCK_WAIT seconds (default 30) for a daemon job or another command."""
+def take_write_lock(found: Settings, *, shared: bool = False) -> None:
+    """Hold the archive's write lock until the command ends (a file lock in the data directory on
+    SQLite, an advisory lock every node sees on PostgreSQL), waiting up to $DOSSIER_LOCK_WAIT
+    seconds (default 30) for a daemon job or another command."""
     try:
         wait = float(os.environ.get("DOSSIER_LOCK_WAIT", "30"))
     except ValueError:
         wait = 30.0
-    lock = config.ArchiveLock(data_dir, config.command_line(), wait=wait,
-                              on_wait=lambda text: click.echo(text, err=True))
+    lock = config.write_lock(found, config.command_line(), shared=shared, wait=wait,
+                             on_wait=lambda text: click.echo(text, err=True))
     lock.acquire()
     click.get_current_context().call_on_close(lock.release)
 

@@ -1,4 +1,4 @@
-"""The state of the archive: counts, index freshness, disk use and IMAP sync per folder."""
+"""The state of the archive: counts, index freshness, disk use, IMAP sync per folder and the nodes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from ingest import SHORT_ID_LENGTH, FolderState, Message, MessageCopy
 from linker import Customer, Link
 
 from ..archive import Archive, count_pending
+from ..lock import running_daemons
+from ..nodes import node_states
 from .records import Record, field
 
 #: Messages that failed to parse or were read partially that ``dossier status`` lists by name.
@@ -45,6 +47,20 @@ class FailedMessage(Record):
 
 
 @dataclass(frozen=True)
+class NodeStatus(Record):
+    """A data directory of the archive (on PostgreSQL there may be several, on several machines)
+    and, while its daemon runs, what that daemon holds ("sync ACCOUNT", "nightly")."""
+
+    id: str
+    host: str
+    data_dir: str
+    pid: int | None = field("daemon_pid")  # its daemon's, while one runs
+    heartbeat_at: datetime | None = field("heartbeat")  # the daemon's last, running or not
+    holds: tuple[str, ...] = field()
+    is_alive: bool = field("alive")
+
+
+@dataclass(frozen=True)
 class ArchiveStatus(Record):
     """What ``dossier status`` reports. ``--json`` prints every field but ``failures``, the first
     messages that failed to parse (the text form lists them)."""
@@ -66,11 +82,14 @@ class ArchiveStatus(Record):
     data_dir: str
     data_dir_bytes: int
     sync: tuple[FolderSync, ...]
+    #: The nodes, once a daemon has run or several data directories share the archive (PostgreSQL).
+    nodes: tuple[NodeStatus, ...] | None = field(omit_none=True, default=None)
     failures: tuple[FailedMessage, ...] = field(default=())
 
 
 def archive_status(archive: Archive) -> ArchiveStatus:
-    """Counts of messages, failures, customers and links; index freshness; disk use; sync state."""
+    """Counts of messages, failures, customers and links; index freshness; disk use; sync state;
+    the nodes with what each daemon holds and its last heartbeat."""
     with archive.sessions() as session:
         def count(*where) -> int:
             return session.scalar(select(func.count()).select_from(Message).where(*where)) or 0
@@ -98,6 +117,7 @@ def archive_status(archive: Archive) -> ArchiveStatus:
             data_dir=str(archive.settings.data_dir),
             data_dir_bytes=_dir_size(archive.settings.data_dir),
             sync=_sync_status(session),
+            nodes=_nodes(archive, session),
             failures=tuple(
                 FailedMessage(sha[:SHORT_ID_LENGTH], error, partial=status != "failed")
                 for sha, status, error in session.execute(
@@ -106,6 +126,14 @@ def archive_status(archive: Archive) -> ArchiveStatus:
                 )
             ),
         )
+
+
+def _nodes(archive: Archive, session: Session) -> tuple[NodeStatus, ...] | None:
+    # On PostgreSQL the server tells whose daemon holds its lock (a dead one's heartbeat may be recent).
+    nodes = node_states(session, running=lambda ids: running_daemons(archive.settings, ids))
+    if len(nodes) < 2 and not any(n.heartbeat_at for n in nodes):
+        return None
+    return tuple(NodeStatus(n.id, n.host, n.data_dir, n.pid, n.heartbeat_at, n.holds, n.is_alive) for n in nodes)
 
 
 def _dir_size(path: Path) -> int:

@@ -6,7 +6,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ..audit import record_event
 from ..edits import Reassignment, reassign_customers
-from ..lock import ArchiveLock
+from ..lock import write_lock
 from ..queries import list_owners
 from ..users import SignInError, SignInThrottledError, list_users, sign_in
 from .auth import LANGUAGE_COOKIE, safe_next
@@ -80,8 +80,7 @@ def handover_page(visit: Visit) -> Response:
 def handover_submit(visit: Visit) -> Response:
     """Reassign every customer of one owner to another, under the archive's write lock; audited."""
     previous, owner = visit.field("from"), visit.field("to")
-    with ArchiveLock(visit.archive.settings.data_dir, f"dossier web: handover by {visit.user.email}",
-                     wait=LOCK_WAIT):
+    with write_lock(visit.archive.settings, f"dossier web: handover by {visit.user.email}", wait=LOCK_WAIT):
         done = reassign_customers(visit.archive, previous, owner)
     record_event(visit.archive, visit.user.email, "reassign",
                  f"{done.previous} -> {done.owner}: {len(done.customers)} customers", visit.address)

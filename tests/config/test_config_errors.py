@@ -67,7 +67,7 @@ def test_numbers_out_of_range_are_refused(dossier: Dossier, section: str, replac
 @pytest.mark.parametrize("url, problem", [
     ("not a url with a s3cret", "is not a database URL"),
     ("postgresql+psycopg//user:s3cret@host/db", "is not a database URL"),
-    ("oracle+nothing://user:s3cret@host/db", "names a kind of database Dossier cannot use"),
+    ("oracle+nothing://user:s3cret@host/db", "names 'oracle', a kind of database Dossier cannot use"),
 ])
 def test_a_malformed_database_url_is_one_line_that_never_shows_it(dossier: Dossier, monkeypatch, url, problem):
     monkeypatch.setenv("DOSSIER_DATABASE_URL", url)

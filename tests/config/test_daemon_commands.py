@@ -216,10 +216,11 @@ def test_mail_imported_and_an_index_rebuilt_while_the_daemon_runs_are_found(samp
 def test_the_daemon_answers_only_for_its_own_archive(sample: Dossier, daemon: Daemon, tmp_path: Path):
     other = Dossier(tmp_path / "other")
     other.run("init")
-    # The daemon's data directory, but another database: declined, so the command runs on its own.
+    # The daemon's data directory, but another database: declined, so the command runs on its own,
+    # and refuses: that database holds another archive.
     elsewhere = {"DOSSIER_DATABASE_URL": f"sqlite:///{other.data_dir / 'dossier.db'}"}
     result = dossier(sample.data_dir, "search", "quotation", env=elsewhere)
-    assert result.returncode == 0 and result.stdout == "No messages found.\n"
+    assert result.returncode == 1 and result.stdout == "" and "holds another archive" in result.stderr
     assert len(daemon.events("declined")) == 1 and not daemon.events("served")
     # Another config file: declined too.
     config = tmp_path / "copy.toml"

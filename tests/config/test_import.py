@@ -249,3 +249,30 @@ def test_index_pending_catches_up_every_unindexed_message(dossier: Dossier, tmp_
     assert archive.index.doc_count() == 7
     assert index_pending(archive) == 0
     assert len(dossier.json("search", "catch-up")) == 7
+
+
+def test_addresses_domains_and_content_types_of_any_length_are_stored(dossier: Dossier, tmp_path: Path):
+    # PostgreSQL enforced the old VARCHAR lengths (320, 255): one such message aborted its batch.
+    domain = ".".join(["sub" + "d" * 60] * 5) + ".example"  # 331 characters
+    long_local = "x" * 330
+    hostile = "h" * 5000  # an address no mail system makes: kept cut, and the cut recorded
+    raw = make_message(sender=f"Long <{long_local}@{domain}>", to=f"bob@northwind-trading.com, {hostile}@evil.example",
+                       message_id="<long@x>", subject="long parts",
+                       attachments=(("a.bin", b"data", "application/x-" + "y" * 300),))
+    (tmp_path / "long.eml").write_bytes(raw)
+    (tmp_path / "next.eml").write_bytes(make_message(message_id="<next@x>", subject="next"))
+    report = dossier.json("import", tmp_path)
+    assert (report["stored"], report["failed"]) == (2, 0)
+    archive = Archive(load_settings(dossier.data_dir))
+    try:
+        with archive.sessions() as s:
+            message = s.scalars(select(Message).where(Message.subject == "long parts")).one()
+            assert message.from_email == f"{long_local}@{domain}"
+            assert {p.domain for p in message.participants} >= {domain}
+            assert message.attachments[0].content_type == "application/x-" + "y" * 300
+            cut = [p.email for p in message.participants if p.email.startswith("hhh")]
+            assert cut and len(cut[0].encode()) <= 1000
+            assert any("5013 characters kept as its first 1000" in d for d in message.defects)
+    finally:
+        archive.close()
+    assert [h["subject"] for h in dossier.json("search", "--from", domain)] == ["long parts"]

@@ -6,15 +6,17 @@ from __future__ import annotations
 import importlib.util
 import json
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 import linker.models  # noqa: F401  (the linker's tables on the shared metadata)
-from config import migrations
+from config import load_settings, migrations
 from config.db import make_engine, run_migrations, schema_revision
 from config.migrations import alembic_config
 from ingest.models import Base
@@ -30,12 +32,27 @@ def test_head_names_the_newest_revision_script():
     assert script.get_heads() == [migrations.HEAD]
 
 
-def test_a_new_database_has_exactly_the_schema_the_models_declare(tmp_path: Path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+@pytest.fixture
+def empty_database(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of a new, empty database on ``backend``."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'new.db'}"
+        return
+    with request.getfixturevalue("postgres").new(template=None) as url:
+        yield url
+
+
+def test_a_new_database_has_exactly_the_schema_the_models_declare(empty_database: str):
+    engine = make_engine(empty_database)
     with engine.connect() as connection:
         assert schema_revision(connection) == migrations.HEAD
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        differences = compare_metadata(_context(connection), Base.metadata)
+    engine.dispose()
     assert differences == []
+
+
+def _context(connection: sa.Connection) -> MigrationContext:
+    return MigrationContext.configure(connection, opts={"compare_type": migrations.compare_type})
 
 
 def _release_archive(tmp_path: Path) -> Dossier:
@@ -222,3 +239,52 @@ def test_every_revision_downgrades_and_upgrades_again_without_losing_a_row(tmp_p
     assert counts() == at_head
     with engine.connect() as connection:
         assert schema_revision(connection) == migrations.HEAD
+
+
+def _counts(engine: sa.Engine, tables: list[str]) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {t: connection.scalar(sa.text(f"SELECT count(*) FROM {t}")) for t in tables}
+
+
+def test_every_revision_downgrades_and_upgrades_again_on_either_database(dossier: Dossier):
+    """The same round trip on an archive made today (the sample), on SQLite and on PostgreSQL."""
+    dossier.run("customers", "import", REPO / "sample" / "customers.csv")
+    dossier.run("import", REPO / "sample" / "mailbox", "--account", "sample")
+    dossier.run("link", "pin", dossier.json("search", "quotation")[0]["id"], "Acme Industrial")
+    settings = load_settings(dossier.data_dir)
+    engine = make_engine(settings.database_url)
+    tables = ["messages", "message_copies", "participants", "attachments", "customers", "customer_domains",
+              "customer_contacts", "links", "link_overrides"]
+    at_head = _counts(engine, tables)
+    assert at_head["messages"] and at_head["links"] and at_head["link_overrides"]
+    run_migrations(engine, "downgrade", "0001")
+    assert _counts(engine, tables) == at_head
+    run_migrations(engine, "upgrade", "head")
+    assert _counts(engine, tables) == at_head
+    with engine.connect() as connection:
+        assert compare_metadata(_context(connection), Base.metadata) == []
+    engine.dispose()
+    assert "clean" in dossier.run("check").stdout
+
+
+def test_revision_0005_lifts_the_length_limits_and_its_downgrade_cuts_to_them(empty_database: str):
+    engine = make_engine(empty_database, upgrade=False)
+    run_migrations(engine, "upgrade", "0004")
+    address = "a" * 400 + "@" + "d" * 300 + ".example"
+    insert = sa.text("INSERT INTO customers (name, country, notes, owner, fields, created_at) "
+                     "VALUES (:name, '', '', :owner, '{}', '2024-01-01')")
+    add_user = sa.text("INSERT INTO users (email, name, role, password_hash, is_disabled, created_at) "
+                       "VALUES ('rep@x.example', :name, 'rep', 'h', false, '2024-01-01')")
+    with engine.begin() as connection:
+        connection.execute(insert, {"name": "Before", "owner": "o@x.example"})
+    run_migrations(engine, "upgrade", "0005")
+    with engine.begin() as connection:  # PostgreSQL refused these at 0004 (VARCHAR(320), VARCHAR(200))
+        connection.execute(insert, {"name": "N" * 600, "owner": address})
+        connection.execute(add_user, {"name": "R" * 300})
+    run_migrations(engine, "downgrade", "0004")
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT name, owner FROM customers ORDER BY id")).all()
+        user = connection.scalar(sa.text("SELECT name FROM users"))
+    engine.dispose()
+    assert rows == [("Before", "o@x.example"), ("N" * 500, address[:320])]
+    assert user == "R" * 200

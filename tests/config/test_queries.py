@@ -238,8 +238,8 @@ def test_every_operation_answers_its_functions_json(archive: Archive):
             run_operation(archive, op, args)
 
 
-def test_customer_edits_relink_and_report(tmp_path: Path):
-    sample = build_sample(tmp_path / "data")
+def test_customer_edits_relink_and_report(tmp_path: Path, database_url: str | None):
+    sample = build_sample(tmp_path / "data", database_url)
     archive = Archive(load_settings(sample.data_dir))
     try:
         added = add_customer(archive, "Harbourline", domains=["harbourline-freight.com"])
@@ -272,8 +272,9 @@ def test_customer_edits_relink_and_report(tmp_path: Path):
         archive.close()
 
 
-def test_a_customer_sheet_import_plans_every_row_and_a_dry_run_writes_nothing(tmp_path: Path):
-    sample = build_sample(tmp_path / "data")
+def test_a_customer_sheet_import_plans_every_row_and_a_dry_run_writes_nothing(tmp_path: Path,
+                                                                              database_url: str | None):
+    sample = build_sample(tmp_path / "data", database_url)
     sheet = tmp_path / "more.csv"
     sheet.write_text("name,domains,emails\nHarbourline,harbourline-freight.com,\nAcme Industrial,acme-industrial.com,\n"
                      ",,nobody@example.org\n", encoding="utf-8")

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, Dossier
+from tests.conftest import REPO, Dossier, archive_database
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Dossier:
-    d = Dossier(tmp_path_factory.mktemp("sample") / "data")
-    d.run("init", "--own-domain", "northwind-trading.com")
-    d.run("customers", "import", REPO / "sample" / "customers.csv")
-    report = d.json("import", REPO / "sample" / "mailbox", "--account", "sample")
-    assert report == {**report, "seen": 35, "stored": 34, "duplicates": 1, "failed": 0}
-    return d
+def sample(tmp_path_factory, backend: str, request: pytest.FixtureRequest) -> Iterator[Dossier]:
+    with archive_database(backend, request) as url:
+        d = Dossier(tmp_path_factory.mktemp("sample") / "data")
+        d.run("init", "--own-domain", "northwind-trading.com", *(["--database-url", url] if url else []))
+        d.run("customers", "import", REPO / "sample" / "customers.csv")
+        report = d.json("import", REPO / "sample" / "mailbox", "--account", "sample")
+        assert report == {**report, "seen": 35, "stored": 34, "duplicates": 1, "failed": 0}
+        yield d
 
 
 def test_status_after_the_sample_import(sample: Dossier):

@@ -50,8 +50,9 @@ def _assert_thread_found_by_customer(d: Dossier) -> None:
     assert check["clean"], d.run("check", expect=None).output
 
 
-@pytest.mark.parametrize(("engine", "child_writer"), [("tantivy", False), ("whoosh", True), ("whoosh", False)],
-                         ids=["tantivy", "whoosh-child-writer", "whoosh-in-process-writer"])
+@pytest.mark.parametrize(("engine", "child_writer"), [("tantivy", False), ("whoosh", True), ("whoosh", False),
+                                                     ("postgres", False)],
+                         ids=["tantivy", "whoosh-child-writer", "whoosh-in-process-writer", "postgres"])
 def test_replies_stored_before_their_parent_in_earlier_batches_of_the_same_run(
     acme: Dossier, tmp_path: Path, monkeypatch, child_writer: bool
 ):

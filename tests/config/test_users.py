@@ -104,8 +104,9 @@ def test_users_commands_read_the_password_from_standard_input_and_list_users(dos
         "Error: no password on standard input; pipe one line holding it, or run on a terminal")
 
 
-def test_reassign_hands_every_customer_of_a_rep_to_another_and_the_list_shows_stages(tmp_path):
-    d = build_sample(tmp_path / "data")
+def test_reassign_hands_every_customer_of_a_rep_to_another_and_the_list_shows_stages(tmp_path,
+                                                                                     database_url: str | None):
+    d = build_sample(tmp_path / "data", database_url)
     before = {c["name"]: c for c in d.json("customers", "list")}
     assert {c["stage"] for c in before.values()} <= {"prospect", "new", "active", "dormant", "lost"}
     toms = {n for n, c in before.items() if c.get("owner") == TOM}

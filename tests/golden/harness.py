@@ -11,10 +11,12 @@ last import) is replaced by a placeholder; nothing else is touched.
     python -m tests.golden.harness --write        # record (after a deliberate output change)
     python -m tests.golden.harness                # compare and list the commands that differ
     python -m tests.golden.harness --engine tantivy   # the same commands on tantivy, compared
+    python -m tests.golden.harness --engine postgres --database-url URL   # on PostgreSQL (emptied first)
 
-The outputs are recorded on archives with the Whoosh engine (what every archive made before
-engines were recorded uses); the same commands on tantivy must print the same but for the
-engine's name, each hit's score and the order of hits ranked by relevance.
+The outputs are recorded on archives with the Whoosh engine on SQLite (what every archive made
+before engines were recorded uses); the same commands on tantivy or the postgres engine, on SQLite
+or PostgreSQL, must print the same but for the engine's name, each hit's score and the order of
+hits ranked by relevance.
 """
 
 from __future__ import annotations
@@ -175,9 +177,12 @@ def _writes(customers: list[str], messages: list[str]) -> Iterator[list[str]]:
     yield ["check"]
 
 
-def _build(run, data: Path, mailbox: Path, customers_file: Path, account: str, engine: str) -> list[dict]:
+def _build(run, data: Path, mailbox: Path, customers_file: Path, account: str, engine: str,
+           database_url: str | None = None) -> list[dict]:
     steps = []
-    steps.append(run(data, ["init", "--engine", engine, "--own-domain", OWN]))
+    init = ["init", "--engine", engine, "--own-domain", OWN]
+    steps.append(run(data, init + (["--database-url", database_url] if database_url else [])))
+    steps[-1]["args"] = init  # the same command, whichever database the archive is in
     steps.append(run(data, ["customers", "import", str(customers_file), "--dry-run"]))
     steps.append(run(data, ["customers", "import", str(customers_file)]))
     steps.append(run(data, ["import", str(mailbox), "--account", account]))
@@ -185,11 +190,12 @@ def _build(run, data: Path, mailbox: Path, customers_file: Path, account: str, e
     return steps
 
 
-def record(name: str, engine: str = "whoosh") -> list[dict]:
+def record(name: str, engine: str = "whoosh", database_url: str | None = None) -> list[dict]:
     """Build archive ``name`` ("sample" or "gen2000") with index ``engine`` in a temporary
-    directory and run every command on it; return the normalized results in order. The
-    recorded outputs are Whoosh's (the engine of every archive made before engines were
-    recorded); :func:`engine_differences` compares another engine's run with them."""
+    directory (its database at ``database_url``, an empty PostgreSQL database, else SQLite)
+    and run every command on it; return the normalized results in order. The recorded outputs
+    are Whoosh's on SQLite (the engine of every archive made before engines were recorded);
+    :func:`engine_differences` compares another engine's, or another database's, run with them."""
     import time_machine
 
     run = _runner()
@@ -199,7 +205,7 @@ def record(name: str, engine: str = "whoosh") -> list[dict]:
         with time_machine.travel(CLOCK, tick=True):
             if name == "sample":
                 results = _build(run, data, REPO / "sample" / "mailbox", REPO / "sample" / "customers.csv", "sample",
-                                 engine)
+                                 engine, database_url)
                 queries = ["quotation --customer acme", "Felixstowe", "Hannover", "Fräsmaschine", "样品", "樣品",
                            "FOB Ningbo", "报价单", "proforma", "customer:acme filename:pdf", "is:quote",
                            "has:attachment", "lang:zh", "from:163.com", '"unit price"', "sample*", "-quotation",
@@ -208,7 +214,7 @@ def record(name: str, engine: str = "whoosh") -> list[dict]:
                 corpus = tmp / "corpus"
                 subprocess.run([sys.executable, str(REPO / "scripts" / "gen_corpus.py"), str(corpus),
                                 "--messages", "2000", "--seed", "7"], check=True, capture_output=True)
-                results = _build(run, data, corpus / "maildir", corpus / "customers.csv", "team", engine)
+                results = _build(run, data, corpus / "maildir", corpus / "customers.csv", "team", engine, database_url)
                 truth = json.loads((corpus / "truth.json").read_text())
                 queries = [q["q"] for q in truth["queries"]][::2]
             messages = _ids(run, data, "", "--limit", "500")
@@ -248,7 +254,7 @@ def differences(name: str, results: list[dict]) -> list[str]:
     return lines
 
 
-_ENGINE_WORD = re.compile(r'(Engine +|"engine": ")(tantivy|whoosh)')
+_ENGINE_WORD = re.compile(r'(Engine +|"engine": ")(tantivy|whoosh|postgres)')
 
 
 def _hit_blocks(text: str) -> tuple[list[str], str]:
@@ -299,25 +305,41 @@ def engine_differences(name: str, results: list[dict]) -> list[str]:
     return lines
 
 
+def _empty(url: str) -> None:
+    """Drop everything in the database at ``url`` (for the next archive)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="Record the outputs instead of comparing.")
-    parser.add_argument("--engine", default="whoosh", choices=["whoosh", "tantivy"],
+    parser.add_argument("--engine", default="whoosh", choices=["whoosh", "tantivy", "postgres"],
                         help="The archives' index engine; outputs are recorded with Whoosh, another engine's "
                              "are compared with them up to scores and relevance order.")
+    parser.add_argument("--database-url", help="An empty PostgreSQL database for each archive in turn (emptied "
+                                               "between them), compared with the recorded SQLite outputs.")
     parser.add_argument("names", nargs="*", default=["sample", "gen2000"])
     args = parser.parse_args()
-    if args.write and args.engine != "whoosh":
-        parser.error("outputs are recorded with the Whoosh engine")
+    if args.write and (args.engine != "whoosh" or args.database_url):
+        parser.error("outputs are recorded with the Whoosh engine on SQLite")
     failed = False
     for name in args.names:
-        results = record(name, args.engine)
+        if args.database_url:
+            _empty(args.database_url)
+        results = record(name, args.engine, args.database_url)
         if args.write:
             golden_path(name).write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
             golden_path(name).chmod(0o644)
             print(f"{name}: {len(results)} commands recorded")
             continue
-        diff = differences(name, results) if args.engine == "whoosh" else engine_differences(name, results)
+        same = args.engine == "whoosh" and not args.database_url
+        diff = differences(name, results) if same else engine_differences(name, results)
         failed = failed or bool(diff)
         print(f"{name}: {len(results)} commands, {len(diff)} differ")
         for line in diff[:50]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from index import QueryError, SearchIndex, SearchIndexError, SearchRequest, build_document, search
+from index.plan import lower
 from ingest import extract_attachments, parse_message, read_message
-from tests.conftest import ENGINES, make_message
+from tests.conftest import ENGINES, index_database, make_message
 from tests.ingest.files import make_docx, make_pdf, make_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -50,8 +52,15 @@ CUSTOMERS = {"offer": (1,), "reply": (1,), "giraffe": (1,), "zh": (2,)}
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def index(tmp_path_factory, request) -> SearchIndex:
-    ix = SearchIndex(tmp_path_factory.mktemp("ix") / "index", engine=request.param)
+def index(tmp_path_factory, request) -> Iterator[SearchIndex]:
+    with index_database(request.param, request) as database:
+        ix = _index(tmp_path_factory.mktemp("ix") / "index", request.param, database)
+        yield ix
+        ix.engine.close()
+
+
+def _index(path: Path, engine: str, database) -> SearchIndex:
+    ix = SearchIndex(path, engine=engine, database=database)
     ix.create()
     with ix.writer() as writer:
         for key, fields in MESSAGES.items():
@@ -102,6 +111,19 @@ def test_boolean_phrase_and_prefix(index: SearchIndex) -> None:
     assert _ids(index, '"stock are valves"') == set()
     assert _ids(index, "giraf*") == {"giraffe", "reply"}
     assert _ids(index, "NOT zebra NOT giraffe") == {"zh"}
+
+
+def test_a_readers_scope_keeps_to_their_customers_and_accounts_on_every_engine(index: SearchIndex) -> None:
+    # Customer 2's mail and the account "dan" ("plain" links to no customer): the web's rep scope.
+    assert _ids(index, "", within=((2,), ("dan",))) == {"zh", "plain"}
+    assert _ids(index, "zebra", within=((1,), ())) == {"offer"}
+    assert _ids(index, "", within=((), ())) == set()  # nothing in scope: nothing at all
+
+
+def test_relevance_hits_carry_the_traits_ranking_weighs(index: SearchIndex) -> None:
+    query, _ = lower("zebra", {})
+    traits = {h.id: h.fields.get("traits") for h in index.open().search(query, None, scored=True, limit=10).hits}
+    assert traits == {"offer": ["customer"], "plain": []}
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -180,12 +202,12 @@ def test_an_index_from_before_attachment_text_asks_for_a_reindex(tmp_path: Path)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_long_body_gets_its_snippet_where_it_matches(tmp_path: Path, engine: str) -> None:
+def test_a_long_body_gets_its_snippet_where_it_matches(tmp_path: Path, engine: str, engine_database) -> None:
     # The match lies beyond the first 2,000 characters, and far after it folding changes the
     # text's length ("ß" -> "ss"): the snippet still shows the match, in the original script.
     filler = "\n".join(f"Line {n} of the delivery schedule for the pumps." for n in range(60))
     body = f"{filler}\n報價單 for the valves attached.\n{filler}\n{filler}\nGrüße aus der Straße\n"
-    ix = SearchIndex(tmp_path / "index", engine=engine)
+    ix = SearchIndex(tmp_path / "index", engine=engine, database=engine_database)
     ix.create()
     parsed = parse_message(make_message(message_id="<long@x>", subject="Schedule", body=body))
     with ix.writer() as writer:

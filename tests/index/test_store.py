@@ -24,36 +24,37 @@ def _documents(count: int = 4, word: str = "valves"):
                              folders=("INBOX",))
 
 
-def _filled(path: Path, engine: str, count: int = 4) -> SearchIndex:
-    index = SearchIndex(path, engine=engine)
+def _filled(path: Path, engine: str, database, count: int = 4) -> SearchIndex:
+    index = SearchIndex(path, engine=engine, database=database)
     with index.writer() as writer:
         for doc in _documents(count):
             writer.add_new(doc)
     return index
 
 
-def test_the_marker_names_the_engine_and_wins_over_the_config(tmp_path: Path, engine: str) -> None:
-    index = _filled(tmp_path / "ix", engine)
+def test_the_marker_names_the_engine_and_wins_over_the_config(tmp_path: Path, engine: str, engine_database) -> None:
+    index = _filled(tmp_path / "ix", engine, engine_database)
     assert json.loads((index.path / "dossier-index.json").read_text())["engine"] == engine
     other = "whoosh" if engine == "tantivy" else "tantivy"
-    reopened = SearchIndex(index.path, engine=other)
+    reopened = SearchIndex(index.path, engine=other, database=engine_database)
     assert reopened.engine_name == engine and reopened.doc_count() == 4
     assert {h.id for h in search(reopened, SearchRequest(text="valves")).hits} == {f"doc{n}" for n in range(4)}
 
 
-def test_an_index_of_a_newer_schema_is_refused_with_the_fix(tmp_path: Path, engine: str) -> None:
-    index = _filled(tmp_path / "ix", engine)
+def test_an_index_of_a_newer_schema_is_refused_with_the_fix(tmp_path: Path, engine: str, engine_database) -> None:
+    index = _filled(tmp_path / "ix", engine, engine_database)
     marker = index.path / "dossier-index.json"
     marker.write_text(json.dumps({"engine": engine, "schema": 99}))
     with pytest.raises(SearchIndexError, match="built by a newer Dossier.*run `dossier reindex`"):
-        search(SearchIndex(index.path), SearchRequest(text="valves"))
+        search(SearchIndex(index.path, database=engine_database), SearchRequest(text="valves"))
     marker.write_text("{not json")
     with pytest.raises(SearchIndexError, match="unreadable dossier-index.json"):
-        SearchIndex(index.path).doc_count()
+        SearchIndex(index.path, database=engine_database).doc_count()
 
 
-def test_a_rebuild_converts_and_the_live_index_answers_until_the_swap(tmp_path: Path, engine: str) -> None:
-    index = _filled(tmp_path / "ix", engine)
+def test_a_rebuild_converts_and_the_live_index_answers_until_the_swap(tmp_path: Path, engine: str,
+                                                                      engine_database) -> None:
+    index = _filled(tmp_path / "ix", engine, engine_database)
     other = "whoosh" if engine == "tantivy" else "tantivy"
     seen_during: list[int] = []
 
@@ -69,8 +70,8 @@ def test_a_rebuild_converts_and_the_live_index_answers_until_the_swap(tmp_path: 
     assert not search(index, SearchRequest(text="valves")).hits
 
 
-def test_a_rebuild_that_fails_verification_leaves_the_live_index(tmp_path: Path, engine: str) -> None:
-    index = _filled(tmp_path / "ix", engine)
+def test_a_rebuild_that_fails_verification_leaves_the_live_index(tmp_path: Path, engine: str, engine_database) -> None:
+    index = _filled(tmp_path / "ix", engine, engine_database)
 
     def refuse(count: int) -> None:
         raise SearchIndexError(f"only {count}")
@@ -81,9 +82,9 @@ def test_a_rebuild_that_fails_verification_leaves_the_live_index(tmp_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ix"]
 
 
-def test_a_reader_opening_the_index_mid_swap_does_not_break_a_rebuild(tmp_path: Path, engine: str,
+def test_a_reader_opening_the_index_mid_swap_does_not_break_a_rebuild(tmp_path: Path, engine: str, engine_database,
                                                                       monkeypatch) -> None:
-    index = _filled(tmp_path / "ix", engine)
+    index = _filled(tmp_path / "ix", engine, engine_database)
     rename = Path.rename
     raced: list[Path] = []
 
@@ -91,7 +92,8 @@ def test_a_reader_opening_the_index_mid_swap_does_not_break_a_rebuild(tmp_path: 
         moved = rename(self, target)
         if Path(target).name.endswith(".old") and not raced:
             raced.append(Path(target))
-            SearchIndex(index.path)  # a reader between the two renames: it puts the old index back
+            # a reader between the two renames: it puts the old index back
+            SearchIndex(index.path, database=engine_database)
         return moved
 
     monkeypatch.setattr(Path, "rename", rename_then_open)
@@ -100,8 +102,8 @@ def test_a_reader_opening_the_index_mid_swap_does_not_break_a_rebuild(tmp_path: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ix"]
 
 
-def test_result_pages_by_offset(tmp_path: Path, engine: str) -> None:
-    index = _filled(tmp_path / "ix", engine, count=7)
+def test_result_pages_by_offset(tmp_path: Path, engine: str, engine_database) -> None:
+    index = _filled(tmp_path / "ix", engine, engine_database, count=7)
     everything = [h.id for h in search(index, SearchRequest(text="valves", limit=50)).hits]
     assert everything == [f"doc{n}" for n in range(6, -1, -1)]  # newest first
     pages = [search(index, SearchRequest(text="valves", limit=3, offset=o)) for o in (0, 3, 6)]

@@ -1,4 +1,4 @@
-"""A real SQLite database with the ingest tables, for the functions that take a Session."""
+"""A real database (SQLite, and PostgreSQL) with the ingest tables, for the functions that take a Session."""
 
 from __future__ import annotations
 
@@ -6,17 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session
 
-from ingest import Base
+from tests.conftest import tables_session
 
 
 @pytest.fixture
-def session(tmp_path: Path) -> Iterator[Session]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'ingest.db'}")
-    event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA foreign_keys=ON"))
-    Base.metadata.create_all(engine)
-    with Session(engine) as session:
+def session(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Session]:
+    """A session on a SQLite file, or on a fresh PostgreSQL database, holding the models' tables."""
+    with tables_session(backend, request, f"sqlite:///{tmp_path / 'ingest.db'}") as session:
         yield session
-    engine.dispose()

@@ -69,3 +69,30 @@ def test_a_batch_that_fails_leaves_no_partial_blob(tmp_path: Path, monkeypatch: 
         store.put_many([b"Subject: a\r\n\r\na", b"Subject: b\r\n\r\nb"])
     assert not any((tmp_path / "raw" / "tmp").iterdir())
     assert list(store.iter_hashes()) == []  # nothing half-written became a blob
+
+
+def test_a_shared_store_removes_only_the_partial_files_of_dead_or_long_gone_writers(tmp_path: Path):
+    import os
+    import socket
+    import subprocess
+    import time
+
+    store = RawStore(tmp_path / "raw")
+    store.put(b"one message")  # makes raw/tmp
+    tmp = tmp_path / "raw" / "tmp"
+    host = socket.gethostname()
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid of this machine that has ended
+    files = {
+        "dead": tmp / f"{'a' * 16}.{host}.{dead.pid}.x1.part",
+        "live": tmp / f"{'b' * 16}.{host}.{os.getpid()}.x2.part",
+        "elsewhere": tmp / f"{'c' * 16}.node-b.example.4242.x3.part",
+        "elsewhere-old": tmp / f"{'d' * 16}.node-b.example.4243.x4.part",
+    }
+    for path in files.values():
+        path.write_bytes(b"partial")
+    hour_ago = time.time() - 3700
+    os.utime(files["elsewhere-old"], (hour_ago, hour_ago))
+    assert store.remove_partial(older_than=3600) == 2
+    assert sorted(p.name for p in store.temp_files()) == sorted(files[k].name for k in ("live", "elsewhere"))
+    assert store.remove_partial() == 2  # the only writer removes every one

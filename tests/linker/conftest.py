@@ -1,5 +1,6 @@
-"""The linker as a stage on its own: an in-memory SQLite session whose schema comes from the models'
-metadata (no ``config``), and a way to store messages with their participants directly."""
+"""The linker as a stage on its own: a session on an in-memory SQLite database (and on a fresh
+PostgreSQL one) whose schema comes from the models' metadata (no ``config``), and a way to store
+messages with their participants directly."""
 
 from __future__ import annotations
 
@@ -7,25 +8,22 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import linker.models  # noqa: F401  (the linker's tables on the shared metadata)
-from ingest.models import Base, Message, ParticipantRow
+from ingest.models import Message, ParticipantRow
 from linker import Customer, Directory, Link, load_directory, load_freemail
+from tests.conftest import tables_session
 
 OWN = "northwind-trading.com"
 
 
 @pytest.fixture
-def session() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    # Cascades are part of what the linker relies on (removing a customer drops its domains).
-    event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA foreign_keys=ON"))
-    Base.metadata.create_all(engine)
-    with Session(engine) as s:
+def session(backend: str, request: pytest.FixtureRequest) -> Iterator[Session]:
+    """A session on an in-memory SQLite database, or on a fresh PostgreSQL one, with the models' tables."""
+    with tables_session(backend, request, "sqlite://") as s:
         yield s
-    engine.dispose()
 
 
 def add_message(session: Session, header: str, day: int, *people: tuple[str, str], in_reply_to: str | None = None,

@@ -103,7 +103,21 @@ def kill_loop(argv: list[str], *, kills: int, seed: int, progress, total: int, e
 
 
 def stored_count(dossier: Dossier):
-    """A cheap progress probe: rows in ``messages``, read with sqlite3 (no SQLAlchemy, no lock)."""
+    """A cheap progress probe: rows in ``messages``, read with sqlite3 or psycopg (no SQLAlchemy, no lock)."""
+    url = load_settings(dossier.data_dir).database_url
+    if not url.startswith("sqlite"):
+        import psycopg
+
+        conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+
+        def count_on_server() -> int:
+            try:
+                with psycopg.connect(conninfo, connect_timeout=2) as connection:
+                    return connection.execute("SELECT count(*) FROM messages").fetchone()[0]
+            except psycopg.Error:
+                return 0
+
+        return count_on_server
     db = dossier.data_dir / "dossier.db"
 
     def count() -> int:

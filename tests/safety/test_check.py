@@ -6,7 +6,7 @@ import gzip
 import json
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from config.archive import Archive
 from config.settings import load_settings
@@ -76,12 +76,17 @@ def test_check_is_clean_after_an_import_and_finds_and_repairs_damage(dossier: Do
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_check_rebuilds_an_unreadable_index(dossier: Dossier):
+def test_check_rebuilds_an_unreadable_index(dossier: Dossier, engine: str):
     dossier.run("import", REPO / "sample" / "mailbox")
     index = dossier.data_dir / "index"
     for path in index.iterdir():
         if path.suffix == ".toc" or path.name == "meta.json":  # Whoosh's or tantivy's table of contents
             path.write_bytes(b"garbage")
+    if engine == "postgres":  # its index is a table of the archive's database: lost with it
+        archive = _archive(dossier)
+        with archive.engine.begin() as connection:
+            connection.execute(text("DROP TABLE search_documents"))
+        archive.close()
     report = _kinds(dossier, expect=1)
     assert [f["kind"] for f in report["findings"]] == ["index-unreadable"]
     assert _kinds(dossier, "--repair", expect=0)["clean"]

@@ -37,7 +37,10 @@ def test_encrypted_store_holds_no_plaintext_and_everything_works(dossier: Dossie
     dossier.run("import", tmp_path / "m.eml")
     dossier.run("import", REPO / "sample" / "mailbox")
 
-    blobs = [p for p in (dossier.data_dir / "raw").rglob("*") if p.is_file()]
+    # Every file but the raw store's marker, which names the archive it belongs to and nothing else.
+    marker = dossier.data_dir / "raw" / "dossier-archive.json"
+    assert list(json.loads(marker.read_text())) == ["archive"]
+    blobs = [p for p in (dossier.data_dir / "raw").rglob("*") if p.is_file() and p != marker]
     assert blobs and all(p.name.endswith(".eml.gz.enc") for p in blobs)
     for blob in blobs:
         stored = blob.read_bytes()

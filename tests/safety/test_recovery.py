@@ -44,6 +44,7 @@ def test_reindex_rebuilds_a_deleted_or_corrupted_index(dossier: Dossier):
     assert json.loads(dossier.run("check", "--json").stdout)["clean"]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # a database file to damage: SQLite's
 def test_a_corrupted_database_is_one_clear_line(dossier: Dossier):
     dossier.run("import", REPO / "sample" / "mailbox")
     db = dossier.data_dir / "dossier.db"
@@ -57,7 +58,34 @@ def test_a_corrupted_database_is_one_clear_line(dossier: Dossier):
         assert "Traceback" not in result.output
 
 
-def test_backup_while_writing_then_restore_searches_and_checks_clean(dossier: Dossier, tmp_path: Path):
+def _restore(backup: Path, backend: str, request: pytest.FixtureRequest) -> Dossier:
+    """The backup made a data directory again, as the README says: on PostgreSQL, its dump
+    restored into a new database that the backup's config then names."""
+    if backend == "postgres":
+        from config.backup import libpq_environment, pg_tool
+
+        url = request.getfixturevalue("postgres").cluster.url(_new_database(request))
+        import sqlalchemy as sa
+
+        subprocess.run([pg_tool("pg_restore"), "--no-owner", "--dbname", sa.make_url(url).database,
+                        str(backup / "dossier.pgdump")], env=libpq_environment(sa.make_url(url)), check=True,
+                       capture_output=True)
+        config = backup / "dossier.toml"
+        old = load_settings(backup).database_url
+        config.write_text(config.read_text().replace(f'url = "{old}"', f'url = "{url}"'))
+    return Dossier(backup)
+
+
+def _new_database(request: pytest.FixtureRequest) -> str:
+    databases = request.getfixturevalue("postgres")
+    context = databases.new(template=None)
+    url = context.__enter__()
+    request.addfinalizer(lambda: context.__exit__(None, None, None))
+    return url.rsplit("/", 1)[1]
+
+
+def test_backup_while_writing_then_restore_searches_and_checks_clean(dossier: Dossier, tmp_path: Path, backend: str,
+                                                                     request: pytest.FixtureRequest):
     everything = _sample(dossier)
     box = tmp_path / "more.mbox"
     import mailbox
@@ -78,7 +106,8 @@ def test_backup_while_writing_then_restore_searches_and_checks_clean(dossier: Do
     assert writer.wait() == 0
     assert backup["messages"] >= len(everything) and backup["missing_blobs"] == 0
 
-    restored = Dossier(tmp_path / "backup")
+    assert (tmp_path / "backup" / backup["database"]).is_file()
+    restored = _restore(tmp_path / "backup", backend, request)
     restored.run("reindex")
     assert json.loads(restored.run("check", "--json").stdout)["clean"]
     hits = {h["sha256"] for h in restored.json("search", "", "--limit", "10000")}
@@ -120,3 +149,38 @@ def test_export_one_customer(dossier: Dossier, tmp_path: Path):
     acme = dossier.json("search", "", "--customer", "acme", "--limit", "10000")
     report = dossier.json("export", tmp_path / "acme.mbox", "--customer", "acme")
     assert report["messages"] == len(acme) > 0
+
+
+def test_a_backup_of_an_archive_whose_raw_store_is_shared_holds_its_own(tmp_path: Path, backend: str,
+                                                                        database_url: str | None,
+                                                                        request: pytest.FixtureRequest):
+    shared = tmp_path / "shared-raw"
+    d = Dossier(tmp_path / "data")
+    d.run("init", "--raw-store", shared, *(["--database-url", database_url] if database_url else []))
+    everything = _sample(d)
+    d.run("backup", tmp_path / "backup")
+    restored = _restore(tmp_path / "backup", backend, request)
+    assert load_settings(restored.data_dir).raw_path == tmp_path / "backup" / "raw"
+    shutil.rmtree(shared)  # the restored archive needs nothing of the live one
+    restored.run("reindex")
+    assert sorted(h["sha256"] for h in restored.json("search", "", "--limit", "10000")) == everything
+    assert json.loads(restored.run("check", "--json").stdout)["clean"]
+
+
+@pytest.mark.parametrize(("engine", "backend"), [("postgres", "postgres")])
+def test_a_postgres_engine_backup_restores_with_its_index(dossier: Dossier, tmp_path: Path, backend: str,
+                                                          request: pytest.FixtureRequest):
+    everything = _sample(dossier)
+    backup = dossier.json("backup", tmp_path / "backup")
+    assert backup["database"] == "dossier.pgdump" and backup["blobs"] == len(everything)
+    restored = _restore(tmp_path / "backup", backend, request)
+    # The index came with the dump: searching needs no reindex.
+    assert sorted(h["sha256"] for h in restored.json("search", "", "--limit", "10000")) == everything
+    def hits(d: Dossier) -> list[dict]:  # as printed, but for where each raw file is
+        return [{k: v for k, v in hit.items() if k != "path"} for hit in d.json("search", "quotation", "--customer",
+                                                                                  "acme")]
+
+    assert hits(restored) == hits(dossier)
+    assert json.loads(restored.run("check", "--json").stdout)["clean"]
+    told = dossier.run("backup", tmp_path / "again").stdout  # the restore the text names is this one
+    assert f"pg_restore --no-owner -d NEWDB {tmp_path / 'again' / 'dossier.pgdump'}" in told

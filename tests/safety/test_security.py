@@ -48,9 +48,10 @@ def test_the_raw_store_key_never_reaches_output_or_files(dossier: Dossier, tmp_p
             assert key.encode() not in path.read_bytes(), path
 
 
-def test_loosened_permissions_are_warned_about_by_name(dossier: Dossier):
+def test_loosened_permissions_are_warned_about_by_name(dossier: Dossier, backend: str):
     assert "warning" not in dossier.run("status").stderr
-    db, index = dossier.data_dir / "dossier.db", dossier.data_dir / "index"
+    # The database file on SQLite; on PostgreSQL (whose database is the server's) the config.
+    db, index = dossier.data_dir / ("dossier.db" if backend == "sqlite" else "dossier.toml"), dossier.data_dir / "index"
     db.chmod(0o644)
     index.chmod(0o755)
     warned = dossier.run("status").stderr

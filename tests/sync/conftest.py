@@ -4,13 +4,14 @@ stop and start."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import require_installed
 
 from .dovecot import DOVECOT, DovecotServer, Mailbox
 from .oauth_provider import OAuthServers
@@ -19,11 +20,7 @@ __all__ = ["DovecotServer", "Mailbox", "OAuthServers", "account_toml"]
 
 
 def _server(**options) -> Iterator[DovecotServer]:
-    if shutil.which(DOVECOT) is None:
-        message = "dovecot is not installed: run the README's test command (it installs dovecot-imapd)"
-        if os.environ.get("DOSSIER_REQUIRE_DOVECOT"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_installed(shutil.which(DOVECOT) is not None, "dovecot", "dovecot-imapd", "DOSSIER_REQUIRE_DOVECOT")
     root = Path(tempfile.mkdtemp(prefix="dossier-dovecot-"))
     server = DovecotServer(root, **options)
     try:
@@ -92,7 +89,8 @@ def dovecot(request: pytest.FixtureRequest) -> Iterator[Mailbox]:
         server.remove_mailbox(mailbox)
 
 
-def account_toml(mailbox: Mailbox, *, name: str = "work", security: str = "none", extra: str = "") -> str:
+def account_toml(mailbox: Mailbox, *, name: str = "work", security: str = "none", extra: str = "",
+                 password_env: str = "DOSSIER_TEST_IMAP_PASSWORD") -> str:
     port = mailbox.port if security != "ssl" else mailbox.ssl_port
     return f"""
 [[accounts]]
@@ -101,6 +99,6 @@ host = "127.0.0.1"
 port = {port}
 security = "{security}"
 username = "{mailbox.user}"
-password_env = "DOSSIER_TEST_IMAP_PASSWORD"
+password_env = "{password_env}"
 {extra}
 """

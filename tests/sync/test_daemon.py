@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from config.lock import ArchiveLock
+from config import load_settings
+from config.lock import write_lock
 from tests.conftest import Dossier, make_message
 from tests.timing import scaled
 
@@ -80,16 +81,23 @@ def test_schedule_survives_a_restart(configured, dovecot):
         daemon.send_signal(signal.SIGINT)
         daemon.communicate(timeout=scaled(60))
     assert daemon.returncode == 0
-    import sqlite3
+    import sqlalchemy as sa
 
-    with sqlite3.connect(configured.data_dir / "dossier.db") as db:
-        jobs = {row[0] for row in db.execute("SELECT id FROM dossier_scheduler_jobs")}
+    from config.daemon import job_table
+
+    settings = load_settings(configured.data_dir)
+    node = json.loads((configured.data_dir / "node.json").read_text())["node"]
+    engine = sa.create_engine(settings.database_url)
+    with engine.connect() as connection:  # the node's own schedule, in the archive's database
+        jobs = set(connection.scalars(sa.text(f"SELECT id FROM {job_table(settings, node)}")))
+    engine.dispose()
     assert jobs == {"sync:work", "nightly"}
 
 
 def test_a_writer_waits_for_the_lock_or_names_its_holder(dossier: Dossier, monkeypatch):
     monkeypatch.setenv("DOSSIER_LOCK_WAIT", "0.5")
-    with ArchiveLock(dossier.data_dir, "dossier daemon: sync work"):
+    # A flock in the data directory on SQLite, a PostgreSQL advisory lock (for every node) on PostgreSQL.
+    with write_lock(load_settings(dossier.data_dir), "dossier daemon: sync work"):
         result = dossier.run("relink", expect=1)
     assert "the archive is busy: dossier daemon: sync work (pid" in result.output
     assert "Traceback" not in result.output

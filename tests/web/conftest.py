@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from tests.conftest import archive_database
 from tests.web.site import ANNA, PASSWORD, start_site
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -28,20 +29,23 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, browser):
-    """The sample archive served by `dossier web`, shared by a module's tests (which must not change it)."""
+def site(tmp_path_factory, browser, backend: str, request: pytest.FixtureRequest):
+    """The sample archive on ``backend`` served by `dossier web`, shared by a module's tests (which
+    must not change it)."""
     root = tmp_path_factory.mktemp("site")
-    running = start_site(root, tmp_path_factory.getbasetemp() / "screenshots")
-    yield running
-    running.stop()
+    with archive_database(backend, request) as url:
+        running = start_site(root, tmp_path_factory.getbasetemp() / "screenshots", url)
+        yield running
+        running.stop()
 
 
 @pytest.fixture
-def own_site(tmp_path, tmp_path_factory, browser):
+def own_site(tmp_path, tmp_path_factory, browser, database_url: str | None):
     """A site of the test's own, for a test that changes the archive."""
-    running = start_site(tmp_path, tmp_path_factory.getbasetemp() / "screenshots")
+    running = start_site(tmp_path, tmp_path_factory.getbasetemp() / "screenshots", database_url)
     yield running
     running.stop()
+
 
 
 def sign_in(browser, site, email: str, *, password: str = PASSWORD, locale: str = "en-US",

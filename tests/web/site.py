@@ -84,8 +84,10 @@ class Site:
         self.tracker.close()
 
 
-def start_site(root: Path, shots: Path) -> Site:
-    d = build_sample(root / "data")
+def start_site(root: Path, shots: Path, database_url: str | None = None) -> Site:
+    """The sample (its database at ``database_url``, else SQLite) with the hostile mail and the
+    users, served by `dossier web` in a process of its own."""
+    d = build_sample(root / "data", database_url)
     tracker = Tracker()
     extra = root / "extra"
     extra.mkdir()
