@@ -11,7 +11,8 @@ slowest ten. ``--dump`` writes every page (ids, snippets, where
 they matched) as JSON, to check that a change keeps results identical; ``--profile`` runs the
 measured passes under cProfile and prints where the time goes.
 
-    .venv/bin/python scripts/bench_search.py --data-dir DIR --truth TRUTH.json [--repeat 3]
+    .venv/bin/python scripts/bench_search.py --data-dir DIR --truth TRUTH.json [--repeat 3] [--sort relevance]
+    .venv/bin/python scripts/bench_search.py --data-dir DIR --query WORD [--query …] [--repeat 20]
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def result_page(archive, text: str, limit: int) -> tuple[int, list[dict]]:
-    """What `dossier search TEXT --limit LIMIT` computes before printing: (total, hit rows)."""
+def result_page(archive, text: str, limit: int, sort: str = "date") -> tuple[int, list[dict]]:
+    """What `dossier search TEXT --limit LIMIT --sort SORT` computes before printing: (total, hit rows)."""
     from config.queries import search_messages
 
-    page = search_messages(archive, text, limit=limit).as_json()
+    page = search_messages(archive, text, limit=limit, sort=sort).as_json()
     return page["total"], page["hits"]
 
 
@@ -43,17 +44,22 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--truth", type=Path, required=True, help="truth.json of scripts/gen_corpus.py")
+    parser.add_argument("--truth", type=Path, help="truth.json of scripts/gen_corpus.py")
     parser.add_argument("--repeat", type=int, default=3, help="measured runs per query (its fastest counts)")
     parser.add_argument("--limit", type=int, default=20, help="hits per page, as `dossier search --limit`")
+    parser.add_argument("--sort", choices=("date", "relevance"), default="date",
+                        help="newest first (the default) or by relevance, as `dossier search --sort`")
+    parser.add_argument("--query", action="append", help="time these queries instead of truth.json's")
     parser.add_argument("--dump", type=Path, help="write every result page to this JSON file")
     parser.add_argument("--profile", type=int, metavar="N", help="profile the measured runs; print the top N")
     args = parser.parse_args()
 
-    queries = [q["q"] for q in json.loads(args.truth.read_text())["queries"]]
+    if not args.query and not args.truth:
+        parser.error("give --truth or --query")
+    queries = args.query or [q["q"] for q in json.loads(args.truth.read_text())["queries"]]
     archive = Archive(load_settings(args.data_dir))
     started = time.perf_counter()
-    pages = {text: result_page(archive, text, args.limit) for text in queries}  # warm-up, not measured
+    pages = {text: result_page(archive, text, args.limit, args.sort) for text in queries}  # warm-up, not measured
     warmup = time.perf_counter() - started
     profiler = cProfile.Profile() if args.profile else None
     best: dict[str, float] = {}
@@ -63,7 +69,7 @@ def main() -> None:
             if profiler:
                 profiler.enable()
             t, c = time.perf_counter(), time.process_time()
-            result_page(archive, text, args.limit)
+            result_page(archive, text, args.limit, args.sort)
             elapsed, cpu = time.perf_counter() - t, time.process_time() - c
             if profiler:
                 profiler.disable()
@@ -71,7 +77,8 @@ def main() -> None:
             best_cpu[text] = min(cpu, best_cpu.get(text, cpu))
     archive.close()
 
-    print(f"{len(queries)} queries, limit {args.limit}, best of {args.repeat} (warm-up pass {warmup:.1f} s)")
+    print(f"{len(queries)} queries, sort {args.sort}, limit {args.limit}, best of {args.repeat} "
+          f"(warm-up pass {warmup:.1f} s)")
     # CPU time as well: on a busy machine it moves less than the wall clock.
     for name, values in (("wall", list(best.values())), ("cpu ", list(best_cpu.values()))):
         print(f"{name}  p50 {1000 * _pct(values, 50):5.1f} ms   p95 {1000 * _pct(values, 95):5.1f} ms   "
