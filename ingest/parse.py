@@ -152,9 +152,10 @@ def _read_participants(headers: dict[str, list[str]], ctx: Context) -> list[Part
     return participants
 
 
-#: Fields holding lists of addresses, cut after a whole address.
-_ADDRESS_FIELDS = frozenset({"from", "to", "cc", "bcc", "reply-to", "sender", "resent-to", "resent-cc",
-                             "resent-from", "delivered-to", "return-path"})
+#: Fields holding lists of addresses, cut after a whole address: those read as participants and
+#: the transport's own.
+_ADDRESS_FIELDS = frozenset({key for key, _, _ in _ADDRESS_HEADERS}
+                            | {"resent-to", "resent-cc", "resent-from", "delivered-to", "return-path"})
 
 
 def _cut_long_fields(data: bytes, defects: list[str]) -> bytes:
