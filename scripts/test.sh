@@ -35,4 +35,9 @@ fi
 python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]'
 .venv/bin/lint-imports --no-cache
-DOSSIER_REQUIRE_DOVECOT=1 DOSSIER_REQUIRE_POSTGRES=1 DOSSIER_REQUIRE_BROWSER=1 exec .venv/bin/python -m pytest "$@"
+# Each run gets a fresh folder for the tests' files, removed afterwards: nothing a killed run left
+# behind can break the next one (pytest's own clean-up of old runs recurses and fails on deep trees).
+basetemp="$(mktemp -d "${TMPDIR:-/tmp}/dossier-tests-XXXXXX")"
+trap 'rm -rf "$basetemp"' EXIT
+DOSSIER_REQUIRE_DOVECOT=1 DOSSIER_REQUIRE_POSTGRES=1 DOSSIER_REQUIRE_BROWSER=1 \
+  .venv/bin/python -m pytest --basetemp="$basetemp" "$@"

@@ -4,7 +4,10 @@ Every readable message is stored, indexed and found, and `dossier check` is clea
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from ingest.sources import iter_source
 from tests.conftest import Dossier, make_message
@@ -53,13 +56,25 @@ def test_a_bad_name_is_kept_losslessly_for_reading(tmp_path: Path):
     assert os.fsencode(os.fsdecode(GBK_NAME + b".eml")) == GBK_NAME + b".eml"  # the round trip a walk relies on
 
 
-def test_a_tree_1100_folders_deep(dossier: Dossier, tmp_path: Path):
-    deep = tmp_path / "deep"
-    path = deep
-    deep.mkdir()
+@pytest.fixture
+def deep_tree(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A folder with a chain of 1,100 folders under it; removed bottom-up afterwards, because
+    Python 3.11's shutil.rmtree (pytest's own clean-up of old temporary folders) recurses and fails."""
+    top = path = tmp_path / "deep"
+    top.mkdir()
     for _ in range(1100):  # one level at a time: Path.mkdir(parents=True) itself recurses
         path = path / "d"
         path.mkdir()
+    yield top, path
+    while path != top:
+        for entry in path.iterdir():
+            entry.unlink()
+        path.rmdir()
+        path = path.parent
+
+
+def test_a_tree_1100_folders_deep(dossier: Dossier, deep_tree: tuple[Path, Path]):
+    deep, path = deep_tree
     (path / "m.eml").write_bytes(make_message(subject="At the bottom", message_id="<deep@x>"))
     (deep / "top.eml").write_bytes(make_message(subject="At the top", message_id="<top@x>"))
     report = dossier.json("import", deep)
