@@ -113,6 +113,9 @@ class Engine(ABC):
     name: str
     #: Bumped when what it writes changes so that older indexes must be rebuilt.
     schema_version: int
+    #: Whether its writers index the tokens a document carries (``Document.analysed``) instead of
+    #: analysing its texts again; an engine that does not ignores them.
+    takes_analysed: bool = False
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

@@ -90,6 +90,15 @@ class SearchIndex:
             self._engine = cls(self.path)
         return self._engine
 
+    def takes_analysed(self, engine: str | None = None) -> bool:
+        """Whether writing documents to this index (or, with ``engine``, to a rebuild with that
+        engine) uses the tokens they carry (``Document.analysed``): then producing them ahead,
+        in worker processes, saves the writing process that work."""
+        try:
+            return engine_class(engine or self.engine_name).takes_analysed
+        except SearchIndexError:
+            return False
+
     @property
     def exists(self) -> bool:
         return self.path.is_dir() and engine_class(self.engine_name).holds_index(self.path)

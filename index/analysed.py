@@ -1,0 +1,40 @@
+"""A document's full-text fields analysed ahead of its engine (in a worker process), as plain
+picklable data every engine may take instead of analysing the texts itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .analysis import iter_tokens
+from .document import Document
+from .fields import STEMMED_FIELDS, text_values
+
+#: One field's tokens: ``(term, position)`` in the order :func:`index.analysis.iter_tokens` gives.
+Tokens = list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """The tokens of a document's non-empty text fields, each with the length of the text it was
+    read from (an engine analyses a field again when its document's text differs)."""
+
+    fields: dict[str, tuple[int, Tokens]]
+
+
+def field_tokens(name: str, text: str) -> Tokens:
+    """The index tokens of ``text`` in the text field ``name``."""
+    return [(term, pos) for term, pos, _, _ in iter_tokens(text, offsets=False, stems=name in STEMMED_FIELDS)]
+
+
+def analyse_document(doc: Document) -> Analysed:
+    """``doc``'s text fields analysed (pure: the same for any engine, date, customers or folders)."""
+    return Analysed({name: (len(text), field_tokens(name, text)) for name, text in text_values(doc).items() if text})
+
+
+def tokens_for(doc: Document, name: str, text: str) -> Tokens:
+    """The tokens of ``doc``'s text field ``name`` (holding ``text``): those analysed ahead when
+    ``doc`` carries them for this text, else analysed now."""
+    ahead = doc.analysed.fields.get(name) if doc.analysed is not None else None
+    if ahead is not None and ahead[0] == len(text):
+        return ahead[1]
+    return field_tokens(name, text)
