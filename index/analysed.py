@@ -9,8 +9,9 @@ from .analysis import iter_tokens
 from .document import Document
 from .fields import STEMMED_FIELDS, text_values
 
-#: One field's tokens: ``(term, position)`` in the order :func:`index.analysis.iter_tokens` gives.
-Tokens = list[tuple[str, int]]
+#: One field's tokens: their terms and positions, in the order :func:`index.analysis.iter_tokens`
+#: gives (two lists: an engine can turn them into its own token objects in one ``map``).
+Tokens = tuple[list[str], list[int]]
 
 
 @dataclass(frozen=True)
@@ -18,17 +19,22 @@ class Analysed:
     """The tokens of a document's non-empty text fields, each with the length of the text it was
     read from (an engine analyses a field again when its document's text differs)."""
 
-    fields: dict[str, tuple[int, Tokens]]
+    fields: dict[str, tuple[int, list[str], list[int]]]
 
 
 def field_tokens(name: str, text: str) -> Tokens:
     """The index tokens of ``text`` in the text field ``name``."""
-    return [(term, pos) for term, pos, _, _ in iter_tokens(text, offsets=False, stems=name in STEMMED_FIELDS)]
+    terms: list[str] = []
+    positions: list[int] = []
+    for term, pos, _, _ in iter_tokens(text, offsets=False, stems=name in STEMMED_FIELDS):
+        terms.append(term)
+        positions.append(pos)
+    return terms, positions
 
 
 def analyse_document(doc: Document) -> Analysed:
     """``doc``'s text fields analysed (pure: the same for any engine, date, customers or folders)."""
-    return Analysed({name: (len(text), field_tokens(name, text)) for name, text in text_values(doc).items() if text})
+    return Analysed({name: (len(text), *field_tokens(name, text)) for name, text in text_values(doc).items() if text})
 
 
 def tokens_for(doc: Document, name: str, text: str) -> Tokens:
@@ -36,5 +42,5 @@ def tokens_for(doc: Document, name: str, text: str) -> Tokens:
     ``doc`` carries them for this text, else analysed now."""
     ahead = doc.analysed.fields.get(name) if doc.analysed is not None else None
     if ahead is not None and ahead[0] == len(text):
-        return ahead[1]
+        return ahead[1], ahead[2]
     return field_tokens(name, text)
