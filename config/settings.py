@@ -120,7 +120,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
         "freemail_add": (list, []),
         "freemail_remove": (list, []),
     },
-    "import": {"batch_size": (int, 200), "fsync": (bool, True), "workers": (int, -1)},
+    "import": {"batch_size": (int, 200), "fsync": (bool, True), "workers": (int, None)},  # None: one per CPU
     "daemon": {"nightly": (str, "30 2 * * *")},
     "raw_store": {"key_env": (str, ""), "key_file": (str, "")},
     "index": {"engine": (str, "tantivy")},
@@ -343,7 +343,7 @@ def _validate(raw: dict, path: Path) -> dict:
             values[section][key] = value
     if not 1 <= values["import"]["batch_size"] <= MAX_BATCH_SIZE:
         raise ConfigError(f"{path}: [import] batch_size must be from 1 to {MAX_BATCH_SIZE} (default 200)")
-    if values["import"]["workers"] != -1 and not 0 <= values["import"]["workers"] <= MAX_WORKERS:
+    if values["import"]["workers"] is not None and not 0 <= values["import"]["workers"] <= MAX_WORKERS:
         raise ConfigError(f"{path}: [import] workers must be from 0 to {MAX_WORKERS} (0: read in the importing "
                           "process; leave it out for one per CPU)")
     if values["customers"]["dormant_days"] < 1:
@@ -424,7 +424,7 @@ def load_settings(data_dir: Path | None = None, config_path: Path | None = None)
         freemail_remove=tuple(link["freemail_remove"]),
         batch_size=int(values["import"]["batch_size"]),
         fsync=bool(values["import"]["fsync"]),
-        workers=None if values["import"]["workers"] == -1 else int(values["import"]["workers"]),
+        workers=values["import"]["workers"],
         accounts=values["accounts"],
         nightly=_cron(str(values["daemon"]["nightly"]), config_path),
         raw_key_env=values["raw_store"]["key_env"],
