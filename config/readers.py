@@ -43,8 +43,9 @@ _SOME_DATE = datetime(2000, 1, 1)  # a draft's date: complete_document sets the 
 
 @dataclass(frozen=True)
 class Read:
-    """A new message as read before its batch's transaction: parsed and read, or why it failed;
-    with its raw store blob and index tokens when a worker produced them."""
+    """A new message as read before its batch's transaction: parsed (without its texts and
+    attachments' bytes once they are read) and read, or why it failed; with its raw store blob
+    when a worker encoded it, and the draft of its index document."""
 
     parsed: ParsedMessage | None
     reading: Reading | None = None
@@ -90,13 +91,20 @@ def read_tasks(tasks: Sequence[Task], encoder: Encoder | None, analyse: bool) ->
     for sha, raw, origin in tasks:
         blob = encoder.encode(sha, raw) if encoder is not None and len(raw) <= ENCODE_AHEAD_MAX else None
         read = read_item(raw, origin)
-        draft = None
-        if read.parsed is not None:
-            draft = build_document(sha, read.parsed, read.reading, date=_SOME_DATE)
-            if analyse:
-                draft = replace(draft, analysed=analyse_document(draft))
-        out.append(replace(read, blob=blob, draft=draft))
+        if read.parsed is None:
+            out.append(replace(read, blob=blob))
+            continue
+        draft = build_document(sha, read.parsed, read.reading, date=_SOME_DATE)
+        if analyse:
+            draft = replace(draft, analysed=analyse_document(draft))
+        out.append(replace(read, parsed=_lean(read.parsed), blob=blob, draft=draft))
     return out
+
+
+def _lean(parsed: ParsedMessage) -> ParsedMessage:
+    # What was read out of them is in the reading and the draft: the rows and the linker need
+    # neither the texts nor the attachments' bytes, which would only be copied between processes.
+    return replace(parsed, text="", html_text="", attachments=tuple(replace(a, data=b"") for a in parsed.attachments))
 
 
 def auto_workers() -> int:
