@@ -104,8 +104,9 @@ def import_paths(
 ) -> ImportReport:
     """Import every message under ``paths``; re-running adds nothing already stored.
 
-    Once ``should_stop()`` is true no further message is read: the batch in flight is saved and
-    indexed, and the report says it was interrupted (running the import again continues it).
+    Once ``should_stop()`` is true no further message is read: the batches in flight (read ahead,
+    at most ``READ_AHEAD + 1``) are saved and indexed, and the report says it was interrupted
+    (running the import again continues it).
 
     Raises SourceError for a path that cannot be read at all (before anything is written),
     RawStoreError / SearchIndexError when the data directory cannot be written.
