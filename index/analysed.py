@@ -3,23 +3,15 @@ picklable data every engine may take instead of analysing the texts itself."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .analysis import iter_tokens
-from .document import Document
+from .document import Analysed, Document
 from .fields import STEMMED_FIELDS, text_values
 
 #: One field's tokens: their terms and positions, in the order :func:`index.analysis.iter_tokens`
 #: gives (two lists: an engine can turn them into its own token objects in one ``map``).
 Tokens = tuple[list[str], list[int]]
 
-
-@dataclass(frozen=True)
-class Analysed:
-    """The tokens of a document's non-empty text fields, each with the length of the text it was
-    read from (an engine analyses a field again when its document's text differs)."""
-
-    fields: dict[str, tuple[int, list[str], list[int]]]
+__all__ = ["Analysed", "Tokens", "analyse_document", "field_tokens", "tokens_for"]
 
 
 def field_tokens(name: str, text: str) -> Tokens:

@@ -6,13 +6,19 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from ingest.message import Address, ParsedMessage
 from ingest.reading import Reading
 
-if TYPE_CHECKING:
-    from .analysed import Analysed
+
+@dataclass(frozen=True)
+class Analysed:
+    """The tokens of a document's non-empty text fields, produced ahead of its engine
+    (:func:`index.analysed.analyse_document`): per field, the length of the text they were read
+    from (an engine analyses a field again when its document's text differs), the terms and
+    their positions."""
+
+    fields: dict[str, tuple[int, list[str], list[int]]]
 
 
 @dataclass(frozen=True)
