@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -187,6 +187,10 @@ class Readers:
             if future is None:
                 raise BrokenProcessPool("the pool broke before the chunk was sent")
             return future.result()
+        except CancelledError:
+            # Dropped when the workers were restarted for another chunk's crash: it never ran, so
+            # it is sent again whole.
+            return self._gather(chunk, self._submit(self._open(), chunk))
         except BrokenProcessPool:
             # A worker died (killed, out of memory, a crash in C code): which message did it is
             # unknown, so each is read again alone; the one that kills a worker again is failed.

@@ -126,6 +126,18 @@ def test_a_worker_that_dies_on_a_message_keeps_it_as_failed_and_loses_no_other(d
     assert dossier.json("status")["failed"] == 1
 
 
+def test_a_worker_death_while_later_batches_are_read_ahead_loses_none_of_them(dossier: Dossier):
+    messages = generated_messages(3 * 100)
+    messages[30] = messages[30].replace(b"\nSubject:", b"\n" + DIE + b"\nSubject:", 1)
+    config = dossier.data_dir / "dossier.toml"
+    config.write_text(config.read_text().replace("batch_size = 200", "batch_size = 100"))  # 3 batches in flight
+    report = _import(dossier, _items(messages), readers=Readers(2, read=read_or_die))
+    assert (report.stored, report.failed, report.seen) == (299, 1, 300)
+    assert [origin for origin, _ in report.failures] == ["INBOX/30"]
+    status = dossier.json("status")
+    assert (status["messages"], status["failed"]) == (299, 1)  # messages: those stored whole
+
+
 def _children(pid: int) -> list[int]:
     out = []
     for entry in Path("/proc").iterdir():
