@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import RawStoreError
 
@@ -36,6 +37,10 @@ def hash_bytes(data: bytes) -> str:
     """The SHA-256 hex digest that identifies ``data`` in the store."""
     return hashlib.sha256(data).hexdigest()
 
+
+#: A blob at least this large and not sealed is compressed into its file piece by piece.
+STREAM_FROM = 4 * 1024 * 1024
+_PIECE = 1024 * 1024
 
 #: Concurrent fsyncs of one batch's new blobs.
 _FSYNC_THREADS = 8
@@ -70,6 +75,19 @@ class Encoder:
         # mtime=0 keeps the compressed bytes a function of the content alone.
         compressed = gzip.compress(data, compresslevel=self.compresslevel, mtime=0)
         return compressed if self.key is None else _seal_with(_cached_aead(self.key), compressed, sha256.encode())
+
+    def write(self, fh: BinaryIO, sha256: str, data: bytes) -> None:
+        """Write the stored form of ``data`` to ``fh``: the bytes :meth:`encode` gives. A large blob
+        that is not sealed is compressed piece by piece, never held whole beside the message."""
+        if self.key is not None or len(data) < STREAM_FROM:
+            fh.write(self.encode(sha256, data))
+            return
+        # The same settings as gzip.compress(mtime=0): the same bytes, however the input is cut.
+        packer = zlib.compressobj(self.compresslevel, zlib.DEFLATED, 31)
+        view = memoryview(data)
+        for start in range(0, len(view), _PIECE):
+            fh.write(packer.compress(view[start:start + _PIECE]))
+        fh.write(packer.flush())
 
 
 class RawStore:
@@ -169,7 +187,10 @@ class RawStore:
                     pending[sha] = (tmp_name, target)
                     with os.fdopen(fd, "wb") as fh:
                         blob = encoded.get(sha) if encoded else None
-                        fh.write(blob if blob is not None else self.encoder.encode(sha, data))
+                        if blob is not None:
+                            fh.write(blob)
+                        else:
+                            self.encoder.write(fh, sha, data)
                     results.append((sha, True))
                 if self.fsync and pending:
                     _fsync_all([name for name, _ in pending.values()])
