@@ -1,12 +1,13 @@
 """The import pipeline in one place: source -> raw store -> parse -> rows -> link -> index.
 
-Per batch: raw bytes are written to the raw store first; the new messages are parsed and
-read once (attachment text, quotes: ``ingest.read_message``) before any write transaction
-opens; then one database transaction saves messages, participants, folder copies and links
-(and a caller's own writes, such as an IMAP cursor); then the index documents are committed,
-then the messages are marked indexed. A crash at any point leaves raw blobs without rows
-(harmless, reused on the next run) or rows not yet indexed (picked up by :func:`index_pending`
-at the start of the next run).
+Per batch: the new messages are parsed and read once (attachment text, quotes, their raw
+blobs encoded and index tokens produced: :mod:`config.readers`, in worker processes a few
+batches ahead) before any write transaction opens; the raw bytes are written to the raw store
+before anything else; then one database transaction saves messages, participants, folder
+copies and links (and a caller's own writes, such as an IMAP cursor); then the index documents
+are committed, then the messages are marked indexed. A crash at any point leaves raw blobs
+without rows (harmless, reused on the next run) or rows not yet indexed (picked up by
+:func:`index_pending` at the start of the next run).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -24,19 +26,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from index import Document, SearchIndexError, build_document
+from index import Document, SearchIndexError, build_document, complete_document
 from ingest import (
     Message,
-    ParsedMessage,
-    ParseError,
     RawItem,
     RawStoreError,
-    Reading,
     add_copy,
     detect_kind,
+    hash_bytes,
     iter_source,
     mark_variants,
-    read_message,
     record_reading,
     save_participants,
     set_indexed_at,
@@ -47,35 +46,13 @@ from ingest import (
 from linker import Directory, affected_messages, customers_by_message, link_message, relink, relink_replies
 
 from .archive import Archive, Progress, no_progress
+from .readers import Batch, Read, Readers, auto_workers, read_item
 from .settings import check_writable
 
 if TYPE_CHECKING:
     from index import Feed
-    from ingest import Attachment, AttachmentText
 
 log = logging.getLogger(__name__)
-
-
-# The parser and the attachment readers load mail-parser, BeautifulSoup and the charset
-# detector (about 0.4 s): imported when the first message arrives, not by every command that
-# opens the pipeline (a sync that finds nothing new never needs them).
-def parse_message(raw: bytes) -> ParsedMessage:
-    from ingest import parse_message as parse
-
-    return parse(raw)
-
-
-def extract_attachments(attachments: Sequence[Attachment]) -> tuple[AttachmentText, ...]:
-    from ingest import extract_attachments as extract
-
-    return extract(attachments)
-
-
-def _read_raw(raw: bytes) -> tuple[ParsedMessage, Reading]:
-    """Parse a stored message and read it once: its text, its attachments' text, its quotes.
-    Raises ParseError."""
-    parsed = parse_message(raw)
-    return parsed, read_message(parsed, extract_attachments(parsed.attachments))
 
 
 @dataclass
@@ -110,15 +87,6 @@ class ImportReport:
         return {**counts, "interrupted": True} if self.interrupted else counts
 
 
-@dataclass(frozen=True)
-class _Read:
-    """A new message as read before its batch's transaction: parsed and read, or why it failed."""
-
-    parsed: ParsedMessage | None
-    reading: Reading | None = None
-    error: str = ""
-
-
 #: Seconds after which a partial raw file in the shared store is a dead writer's (a live one
 #: renames it into place within seconds).
 PARTIAL_AGE = 3600
@@ -127,6 +95,9 @@ _CONCURRENT_ATTEMPTS = 3
 #: A batch is also cut when its raw messages reach this size, so a run of huge messages
 #: (50 MB scans attached to every mail) cannot hold gigabytes in memory at once.
 BATCH_BYTES = 64 * 1024 * 1024
+#: Batches read ahead (by the readers' workers) of the one being saved: enough to keep them busy
+#: while this process writes, few enough to bound memory (each is at most BATCH_BYTES).
+READ_AHEAD = 2
 
 
 def import_paths(
@@ -139,8 +110,9 @@ def import_paths(
 ) -> ImportReport:
     """Import every message under ``paths``; re-running adds nothing already stored.
 
-    Once ``should_stop()`` is true no further message is read: the batch in flight is saved and
-    indexed, and the report says it was interrupted (running the import again continues it).
+    Once ``should_stop()`` is true no further message is read: the batches in flight (read ahead,
+    at most ``READ_AHEAD + 1``) are saved and indexed, and the report says it was interrupted
+    (running the import again continues it).
 
     Raises SourceError for a path that cannot be read at all (before anything is written),
     RawStoreError / SearchIndexError when the data directory cannot be written.
@@ -174,12 +146,14 @@ class Importer:
     """The pipeline for any source: raw items in, stored, parsed, linked and indexed out.
 
     Items are cut into batches (``batch_size`` messages or :data:`BATCH_BYTES`); each batch is
-    written to the raw store, then saved in one transaction. One index writer serves the whole
-    run. :meth:`add_batch` commits one batch at once, with the caller's own writes (an IMAP
-    sync's cursor) in the same transaction.
+    read (:class:`~config.readers.Readers`, :data:`READ_AHEAD` batches ahead), written to the raw
+    store, then saved in one transaction. One index writer serves the whole run. :meth:`add_batch`
+    commits one batch at once, with the caller's own writes (an IMAP sync's cursor) in the same
+    transaction.
     """
 
-    def __init__(self, archive: Archive, account: str) -> None:
+    def __init__(self, archive: Archive, account: str, *, readers: Readers | None = None) -> None:
+        """``readers``: who reads the new messages (default: the workers ``[import] workers`` says)."""
         check_writable(archive.settings.data_dir)
         self.archive = archive
         self.account = account
@@ -190,6 +164,7 @@ class Importer:
         # marked indexed when those are committed; index_pending re-indexes them at the end.
         self._stale: set[int] = set()
         self._indexer = _Indexer(archive, new_only=True, stale=self._stale)
+        self._readers = readers or readers_for(archive)
 
     def __enter__(self) -> Importer:
         # Left by a killed run. Where other nodes import at the same time (they share the write
@@ -201,30 +176,43 @@ class Importer:
         return self
 
     def add(self, items: Iterable[RawItem], progress: Progress = no_progress) -> None:
-        batch: list[RawItem] = []
-        batch_bytes = 0
-        for item in progress(items):
-            batch.append(item)
-            batch_bytes += len(item.data)
-            if len(batch) >= self.archive.settings.batch_size or batch_bytes >= BATCH_BYTES:
-                self.add_batch(batch)
-                batch, batch_bytes = [], 0
-        if batch:
-            self.add_batch(batch)
+        """Import ``items``, reading the next batches while each is saved."""
+        ahead: deque[tuple[list[RawItem], Batch]] = deque()
+        for batch in _batches(progress(items), self.archive.settings.batch_size):
+            ahead.append((batch, self._read(batch)))
+            if len(ahead) > READ_AHEAD:
+                self._save(*ahead.popleft())
+        while ahead:
+            self._save(*ahead.popleft())
 
     def add_batch(self, items: Sequence[RawItem], *, with_batch: Callable[[Session], None] | None = None) -> list[int]:
         """Store, save and queue for indexing one batch; return its messages' ids (in order).
         When this returns, the batch is committed to the database, together with what
         ``with_batch(session)`` wrote in its transaction."""
-        written = self.archive.raw.put_many([item.data for item in items])
+        return self._save(list(items), self._read(items), with_batch)
+
+    def _read(self, items: Sequence[RawItem]) -> Batch:
+        """Start reading the messages of ``items`` not stored yet (each once)."""
+        shas = [hash_bytes(item.data) for item in items]
+        with self.archive.sessions() as session:
+            stored = set(session.scalars(select(Message.sha256).where(Message.sha256.in_(set(shas)))))
+        tasks = {sha: (sha, item.data, item.origin) for item, sha in zip(items, shas, strict=True) if sha not in stored}
+        return self._readers.submit(list(tasks.values()))
+
+    def _save(self, items: list[RawItem], batch: Batch,
+              with_batch: Callable[[Session], None] | None = None) -> list[int]:
+        read = self._readers.result(batch)
+        # Raw bytes are stored before anything else: durable before any row points at them.
+        written = self.archive.raw.put_many([item.data for item in items],
+                                            encoded={sha: r.blob for sha, r in read.items() if r.blob is not None})
         stored = [(item, sha) for item, (sha, _) in zip(items, written, strict=True)]
         self.report.seen += len(stored)
         self.report.warnings += [(item.origin, note) for item in items for note in item.notes]
         for attempt in range(_CONCURRENT_ATTEMPTS):
             before = replace(self.report, failures=list(self.report.failures), partials=list(self.report.partials))
             try:
-                documents, ids, relinked = _import_batch(self.archive, stored, self.account, self.directory,
-                                                         self.report, with_batch)
+                documents, ids, relinked = _import_batch(self.archive, stored, read, self.account,
+                                                         self.directory, self.report, with_batch)
                 break
             except IntegrityError:
                 # Another node stored some of these messages (or copies) in the same moment: its
@@ -240,15 +228,39 @@ class Importer:
         return ids
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        self._readers.close()
         self._indexer.__exit__(exc_type, exc, tb)
         if exc_type is None:
             index_pending(self.archive)  # earlier replies whose links this run changed
         self.report.seconds = time.monotonic() - self._started
 
 
+def readers_for(archive: Archive, engine: str | None = None, *, storing: bool = True) -> Readers:
+    """The readers ``archive``'s config asks for, producing what its index (or a rebuild with
+    ``engine``) takes and, when ``storing`` new messages, the raw store's blobs."""
+    workers = archive.settings.workers
+    return Readers(auto_workers() if workers is None else workers,
+                   encoder=archive.raw.encoder if storing else None, analyse=archive.index.takes_analysed(engine))
+
+
+def _batches(items: Iterable[RawItem], size: int) -> Iterator[list[RawItem]]:
+    """``items`` cut into batches of ``size`` messages or :data:`BATCH_BYTES`."""
+    batch: list[RawItem] = []
+    batch_bytes = 0
+    for item in items:
+        batch.append(item)
+        batch_bytes += len(item.data)
+        if len(batch) >= size or batch_bytes >= BATCH_BYTES:
+            yield batch
+            batch, batch_bytes = [], 0
+    if batch:
+        yield batch
+
+
 def _import_batch(
     archive: Archive,
     batch: list[tuple[RawItem, str]],
+    read: dict[str, Read],
     account: str,
     directory: Directory,
     report: ImportReport,
@@ -256,11 +268,10 @@ def _import_batch(
 ) -> tuple[list[tuple[int, Document]], list[int], set[int]]:
     """Save one batch in one transaction (with the caller's ``with_batch`` writes); return the
     index documents of the new messages, the ids of every message in the batch, and the ids of
-    earlier messages it re-linked."""
-    # Parsing and reading attachments are a batch's slow part: done before the write transaction.
-    read = _read_new(archive, batch)
+    earlier messages it re-linked. ``read``: the batch's new messages as read, by SHA-256 (a
+    message missing there, stored by another process meanwhile, is read now)."""
     now = utcnow()
-    new: list[tuple[Message, _Read]] = []
+    new: list[tuple[Message, Read]] = []
     placed: list[tuple[RawItem, Message]] = []
     with archive.sessions.begin() as session:
         shas = list({sha for _, sha in batch})
@@ -270,7 +281,7 @@ def _import_batch(
             if message is not None:
                 report.duplicates += 1
             else:
-                outcome = read.get(sha) or _read_item(item)
+                outcome = read.get(sha) or read_item(item.data, item.origin)
                 message = known[sha] = _store(session, item, sha, outcome, now, report)
                 if outcome.parsed is not None:
                     new.append((message, outcome))
@@ -307,29 +318,7 @@ def _relink_across_writers(archive: Archive, directory: Directory, new_ids: list
     return changed
 
 
-def _read_new(archive: Archive, batch: Sequence[tuple[RawItem, str]]) -> dict[str, _Read]:
-    """The messages of ``batch`` not stored yet, parsed and read (by SHA-256)."""
-    with archive.sessions() as session:
-        stored = set(session.scalars(select(Message.sha256).where(Message.sha256.in_({sha for _, sha in batch}))))
-    read: dict[str, _Read] = {}
-    for item, sha in batch:
-        if sha not in stored and sha not in read:
-            read[sha] = _read_item(item)
-    return read
-
-
-def _read_item(item: RawItem) -> _Read:
-    try:
-        return _Read(*_read_raw(item.data))
-    except ParseError as exc:
-        return _Read(None, error=str(exc))
-    except Exception as exc:  # a parser bug must not lose the message: keep it as failed
-        log.warning("parser crashed on %s: %s: %s", item.origin, type(exc).__name__, exc)
-        log.debug("the parser's traceback for %s", item.origin, exc_info=True)
-        return _Read(None, error=f"parser error: {type(exc).__name__}: {exc}")
-
-
-def _store(session: Session, item: RawItem, sha: str, outcome: _Read, now: datetime, report: ImportReport) -> Message:
+def _store(session: Session, item: RawItem, sha: str, outcome: Read, now: datetime, report: ImportReport) -> Message:
     if outcome.parsed is None:
         report.failed += 1
         report.failures.append((item.origin, outcome.error))
@@ -342,17 +331,16 @@ def _store(session: Session, item: RawItem, sha: str, outcome: _Read, now: datet
     return store_message(session, item, sha, outcome.parsed, outcome.reading, now)
 
 
-def _documents(session: Session, new: Sequence[tuple[Message, _Read]]) -> list[tuple[int, Document]]:
+def _documents(session: Session, new: Sequence[tuple[Message, Read]]) -> list[tuple[int, Document]]:
     customers = customers_by_message(session, [m.id for m, _ in new])
-    return [(m.id, _document(m, r.parsed, r.reading, customers.get(m.id, ()))) for m, r in new]
+    return [(m.id, _document(m, r, customers.get(m.id, ()))) for m, r in new]
 
 
-def _document(message: Message, parsed: ParsedMessage, reading: Reading, customers: Iterable[int]) -> Document:
+def _document(message: Message, read: Read, customers: Iterable[int]) -> Document:
     """The index document of a stored message (import, pending and reindex all come here)."""
-    return build_document(
-        message.sha256,
-        parsed,
-        reading,
+    draft = read.draft or build_document(message.sha256, read.parsed, read.reading, date=message.date)
+    return complete_document(
+        draft,
         date=message.date,
         customers=customers,
         # Gmail labels are searched as folders, as a Gmail label is a folder over IMAP.
@@ -396,20 +384,30 @@ class _Indexer:
         feed.__exit__(exc_type, exc, tb)
 
 
-def _documents_for(archive: Archive, session: Session, messages: Sequence[Message]) -> list[tuple[int, Document]]:
+def _documents_for(archive: Archive, session: Session, messages: Sequence[Message],
+                   readers: Readers) -> list[tuple[int, Document]]:
+    """The index documents of stored ``messages``, re-read from the raw store by ``readers``."""
     customers = customers_by_message(session, [m.id for m in messages])
+    tasks = []
+    for message in messages:
+        try:
+            tasks.append((message.sha256, archive.raw.get(message.sha256), message.short_id))
+        except RawStoreError as exc:  # one lost blob must not stop a reindex
+            log.warning("message %s cannot be indexed: %s", message.short_id, exc)
+    read = readers.result(readers.submit(tasks))
     docs = []
     # The attachments' text status is written when the caller commits, not at the next lazy
     # load: a write transaction held across parsing and extraction would block imports.
     with session.no_autoflush:
         for message in messages:
-            try:
-                parsed, reading = _read_raw(archive.raw.get(message.sha256))
-            except (ParseError, RawStoreError) as exc:  # one lost blob must not stop a reindex
-                log.warning("message %s cannot be indexed: %s", message.short_id, exc)
+            outcome = read.get(message.sha256)
+            if outcome is None:
                 continue
-            record_reading(message, reading)
-            docs.append((message.id, _document(message, parsed, reading, customers.get(message.id, ()))))
+            if outcome.parsed is None:
+                log.warning("message %s cannot be indexed: %s", message.short_id, outcome.error)
+                continue
+            record_reading(message, outcome.reading)
+            docs.append((message.id, _document(message, outcome, customers.get(message.id, ()))))
     return docs
 
 
@@ -417,7 +415,7 @@ def index_pending(archive: Archive) -> int:
     """Index the stored messages that are not indexed yet (after a crash, a relink or a reindex
     that raced an import); return how many were indexed."""
     done, last_id = 0, 0
-    with _Indexer(archive) as indexer:
+    with _Indexer(archive) as indexer, readers_for(archive, storing=False) as readers:
         while True:
             with archive.sessions.begin() as session:  # commits the attachments' text status
                 messages = session.scalars(
@@ -429,7 +427,7 @@ def index_pending(archive: Archive) -> int:
                 if not messages:
                     return done
                 last_id = messages[-1].id
-                docs = _documents_for(archive, session, messages)
+                docs = _documents_for(archive, session, messages, readers)
             indexer.add(docs)
             indexed = {mid for mid, _ in docs}
             skipped = [m.id for m in messages if m.id not in indexed]
@@ -458,12 +456,12 @@ def reindex(archive: Archive, progress: Progress = no_progress, *, engine: str |
             Message.status == "ok", Message.id <= last_id)) or 0
 
     def documents() -> Iterator[tuple[int, Document]]:
-        with archive.sessions() as session:
+        with archive.sessions() as session, readers_for(archive, engine, storing=False) as readers:
             ids = session.scalars(select(Message.id).where(Message.status == "ok", Message.id <= last_id)
                                   .order_by(Message.id)).all()
             for start in range(0, len(ids), 500):
                 chunk = session.scalars(select(Message).where(Message.id.in_(ids[start:start + 500]))).all()
-                yield from _documents_for(archive, session, chunk)
+                yield from _documents_for(archive, session, chunk, readers)
                 session.commit()  # the attachments' text status
                 session.expunge_all()
 

@@ -70,6 +70,9 @@ class Settings:
     freemail_remove: tuple[str, ...] = ()
     batch_size: int = 200
     fsync: bool = True
+    #: [import] workers: processes that read new messages beside the importing one (0: it reads
+    #: them itself); unset, one per CPU when there are several (see config.readers).
+    workers: int | None = None
     accounts: tuple[AccountSettings, ...] = ()
     nightly: str = "30 2 * * *"
     raw_key_env: str = ""  # [raw_store] key_env: the variable holding the encryption key
@@ -106,6 +109,7 @@ class Settings:
 
 #: Messages per import batch at most: a batch is held in memory and saved in one transaction.
 MAX_BATCH_SIZE = 10_000
+MAX_WORKERS = 64
 #: Bounds of an account's numbers: a TCP port, a week between syncs, an hour to wait for a server.
 MAX_PORT = 65535
 MAX_INTERVAL = 7 * 24 * 60.0
@@ -120,7 +124,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
         "freemail_add": (list, []),
         "freemail_remove": (list, []),
     },
-    "import": {"batch_size": (int, 200), "fsync": (bool, True)},
+    "import": {"batch_size": (int, 200), "fsync": (bool, True), "workers": (int, None)},  # None: one per CPU
     "daemon": {"nightly": (str, "30 2 * * *")},
     "raw_store": {"key_env": (str, ""), "key_file": (str, ""), "path": (str, "")},
     "index": {"engine": (str, "tantivy")},
@@ -343,6 +347,9 @@ def _validate(raw: dict, path: Path) -> dict:
             values[section][key] = value
     if not 1 <= values["import"]["batch_size"] <= MAX_BATCH_SIZE:
         raise ConfigError(f"{path}: [import] batch_size must be from 1 to {MAX_BATCH_SIZE} (default 200)")
+    if values["import"]["workers"] is not None and not 0 <= values["import"]["workers"] <= MAX_WORKERS:
+        raise ConfigError(f"{path}: [import] workers must be from 0 to {MAX_WORKERS} (0: read in the importing "
+                          "process; leave it out for one per CPU)")
     if values["customers"]["dormant_days"] < 1:
         raise ConfigError(f"{path}: [customers] dormant_days must be at least 1")
     _check_web(values["web"], path)
@@ -427,6 +434,7 @@ def load_settings(data_dir: Path | None = None, config_path: Path | None = None)
         freemail_remove=tuple(link["freemail_remove"]),
         batch_size=int(values["import"]["batch_size"]),
         fsync=bool(values["import"]["fsync"]),
+        workers=values["import"]["workers"],
         accounts=values["accounts"],
         nightly=_cron(str(values["daemon"]["nightly"]), config_path),
         raw_key_env=values["raw_store"]["key_env"],

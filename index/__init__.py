@@ -10,7 +10,8 @@ from ingest.lazy import lazy_exports
 # Each public name loads its module on first use (PEP 562): opening the index for a count needs
 # the store and its engine, only searching needs the query language and the snippets.
 _EXPORTS = {
-    "document": ("Document", "build_document", "detect_languages"),
+    "analysed": ("Analysed", "analyse_document"),
+    "document": ("Document", "build_document", "complete_document", "detect_languages"),
     "engine": ("DATABASE_ENGINE", "DEFAULT_ENGINE", "ENGINES", "Feed", "IndexDatabase"),
     "errors": ("IndexLockedError", "QueryError", "SearchIndexError"),
     "query": ("FILTERS", "filter_values", "parse_query"),
@@ -19,6 +20,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "Analysed",
     "DATABASE_ENGINE",
     "DEFAULT_ENGINE",
     "ENGINES",
@@ -34,7 +36,9 @@ __all__ = [
     "SearchIndexError",
     "SearchRequest",
     "SearchResult",
+    "analyse_document",
     "build_document",
+    "complete_document",
     "detect_languages",
     "filter_values",
     "parse_query",

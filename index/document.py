@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ingest.message import Address, ParsedMessage
 from ingest.reading import Reading
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """The tokens of a document's non-empty text fields, produced ahead of its engine
+    (:func:`index.analysed.analyse_document`): per field, the length of the text they were read
+    from (an engine analyses a field again when its document's text differs), the terms and
+    their positions."""
+
+    fields: dict[str, tuple[int, list[str], list[int]]]
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,9 @@ class Document:
     amounts: tuple[str, ...] = ()
     attachment_count: int = 0  # named or not
     is_bulk: bool = False  # list or robot mail (ParsedMessage.is_bulk): ranks below a customer's own
+    #: Its text fields' tokens when they were produced ahead (index.analysed.analyse_document, in a
+    #: worker process); an engine that takes them skips its own analysis.
+    analysed: Analysed | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_quote(self) -> bool:
@@ -91,9 +104,11 @@ def build_document(
     customers: Iterable[int] = (),
     folders: Iterable[str] = (),
     accounts: Iterable[str] = (),
+    analysed: Analysed | None = None,
 ) -> Document:
     """The index document for a message; ``reading`` is what ``ingest.read_message`` read of it
-    (text, attachment text, quotes), ``date`` the message's naive-UTC date as stored."""
+    (text, attachment text, quotes), ``date`` the message's naive-UTC date as stored, ``analysed``
+    its text fields' tokens when they were produced ahead (:func:`index.analysed.analyse_document`)."""
     everyone = parsed.addresses()
     texts = reading.attachment_texts
     return Document(
@@ -122,4 +137,20 @@ def build_document(
         quote_files=reading.quote_files,
         amounts=reading.amounts,
         is_bulk=parsed.is_bulk,
+        analysed=analysed,
     )
+
+
+def complete_document(
+    draft: Document,
+    *,
+    date: datetime,
+    customers: Iterable[int] = (),
+    folders: Iterable[str] = (),
+    accounts: Iterable[str] = (),
+) -> Document:
+    """``draft`` (what :func:`build_document` made of the message's bytes alone, perhaps in a worker
+    process) with what only the archive knows: the date as stored, customers, folders, accounts.
+    Equal to :func:`build_document` given them."""
+    return replace(draft, date=date, customers=tuple(sorted(set(customers))), folders=tuple(dict.fromkeys(folders)),
+                   accounts=tuple(dict.fromkeys(accounts)))

@@ -124,6 +124,9 @@ class Engine(ABC):
     name: str
     #: Bumped when what it writes changes so that older indexes must be rebuilt.
     schema_version: int
+    #: Whether its writers index the tokens a document carries (``Document.analysed``) instead of
+    #: analysing its texts again; an engine that does not ignores them.
+    takes_analysed: bool = False
 
     #: Whether the index lives in the archive's database, one for every node of the archive
     #: (else files in one data directory, of one node).

@@ -96,6 +96,15 @@ class SearchIndex:
             self._engine = cls(self.path, database=self.database)
         return self._engine
 
+    def takes_analysed(self, engine: str | None = None) -> bool:
+        """Whether writing documents to this index (or, with ``engine``, to a rebuild with that
+        engine) uses the tokens they carry (``Document.analysed``): then producing them ahead,
+        in worker processes, saves the writing process that work."""
+        try:
+            return engine_class(engine or self.engine_name).takes_analysed
+        except SearchIndexError:
+            return False
+
     @property
     def is_shared(self) -> bool:
         """Whether the index lives in the archive's database, the same for every node of the

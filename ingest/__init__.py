@@ -22,7 +22,7 @@ _EXPORTS = {
                 "store_message"),
     "replies": ("split_reply",),
     "sources": ("count_messages", "detect_kind", "iter_source"),
-    "store": ("RawStore", "hash_bytes", "is_sealed", "open_sealed", "seal_bytes"),
+    "store": ("Encoder", "RawStore", "hash_bytes", "is_sealed", "open_sealed", "seal_bytes"),
     "threads": ("ThreadItem", "find_thread", "group_threads", "normalize_subject", "thread_of"),
 }
 
@@ -36,6 +36,7 @@ __all__ = [
     "AttachmentRow",
     "AttachmentText",
     "Base",
+    "Encoder",
     "ExtractLimits",
     "FolderAction",
     "FolderCursor",

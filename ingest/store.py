@@ -18,9 +18,12 @@ import socket
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import RawStoreError
 
@@ -36,6 +39,10 @@ def hash_bytes(data: bytes) -> str:
     """The SHA-256 hex digest that identifies ``data`` in the store."""
     return hashlib.sha256(data).hexdigest()
 
+
+#: A blob at least this large and not sealed is compressed into its file piece by piece.
+STREAM_FROM = 4 * 1024 * 1024
+_PIECE = 1024 * 1024
 
 #: Concurrent fsyncs of one batch's new blobs.
 _FSYNC_THREADS = 8
@@ -76,6 +83,34 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Encoder:
+    """How the store encodes a blob: gzip at ``compresslevel``, then sealed when ``key`` is set.
+    Picklable, so worker processes can encode blobs for :meth:`RawStore.put_many`."""
+
+    compresslevel: int = 6
+    key: bytes | None = None
+
+    def encode(self, sha256: str, data: bytes) -> bytes:
+        """The stored form of ``data`` (whose SHA-256 is ``sha256``)."""
+        # mtime=0 keeps the compressed bytes a function of the content alone.
+        compressed = gzip.compress(data, compresslevel=self.compresslevel, mtime=0)
+        return compressed if self.key is None else _seal_with(_cached_aead(self.key), compressed, sha256.encode())
+
+    def write(self, fh: BinaryIO, sha256: str, data: bytes) -> None:
+        """Write the stored form of ``data`` to ``fh``: the bytes :meth:`encode` gives. A large blob
+        that is not sealed is compressed piece by piece, never held whole beside the message."""
+        if self.key is not None or len(data) < STREAM_FROM:
+            fh.write(self.encode(sha256, data))
+            return
+        # The same settings as gzip.compress(mtime=0): the same bytes, however the input is cut.
+        packer = zlib.compressobj(self.compresslevel, zlib.DEFLATED, 31)
+        view = memoryview(data)
+        for start in range(0, len(view), _PIECE):
+            fh.write(packer.compress(view[start:start + _PIECE]))
+        fh.write(packer.flush())
+
+
 class RawStore:
     """Content-addressed, compressed, write-once storage for raw messages.
 
@@ -92,6 +127,7 @@ class RawStore:
             if len(key) != KEY_BYTES:
                 raise RawStoreError(f"the raw store key must be {KEY_BYTES} bytes, not {len(key)}")
             self._aead = _aead(key)
+        self.encoder = Encoder(compresslevel, key)
 
     @property
     def is_encrypted(self) -> bool:
@@ -149,9 +185,6 @@ class RawStore:
         tmp_dir = self.root / "tmp"
         return sorted(tmp_dir.iterdir()) if tmp_dir.is_dir() else []
 
-    def _seal(self, sha256: str, compressed: bytes) -> bytes:
-        return _seal_with(self._aead, compressed, sha256.encode())
-
     def put(self, data: bytes) -> tuple[str, bool]:
         """Store ``data``; return its SHA-256 and whether it was newly written.
 
@@ -159,9 +192,10 @@ class RawStore:
         """
         return self.put_many([data])[0]
 
-    def put_many(self, datas: Sequence[bytes]) -> list[tuple[str, bool]]:
+    def put_many(self, datas: Sequence[bytes], *, encoded: Mapping[str, bytes] | None = None) -> list[tuple[str, bool]]:
         """Store every item of ``datas``; return, in order, each one's SHA-256 and whether it
-        was newly written (a repeat within ``datas`` is not new).
+        was newly written (a repeat within ``datas`` is not new). ``encoded`` may hold blobs
+        already encoded by :attr:`encoder` (in worker processes), by SHA-256.
 
         The blobs are written to temporary files first, then made durable together (their
         fsyncs run concurrently: the file system commits them in a few journal transactions
@@ -189,7 +223,11 @@ class RawStore:
                     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=f"{sha[:16]}.{writer}.", suffix=".part")
                     pending[sha] = (tmp_name, target)
                     with os.fdopen(fd, "wb") as fh:
-                        fh.write(self._encode(sha, data))
+                        blob = encoded.get(sha) if encoded else None
+                        if blob is not None:
+                            fh.write(blob)
+                        else:
+                            self.encoder.write(fh, sha, data)
                     results.append((sha, True))
                 if self.fsync and pending:
                     _fsync_all([name for name, _ in pending.values()])
@@ -208,11 +246,6 @@ class RawStore:
                 "check free disk space and that the data directory is writable"
             ) from exc
         return results
-
-    def _encode(self, sha256: str, data: bytes) -> bytes:
-        # mtime=0 keeps the compressed bytes a function of the content alone.
-        compressed = gzip.compress(data, compresslevel=self.compresslevel, mtime=0)
-        return compressed if self._aead is None else self._seal(sha256, compressed)
 
     def get(self, sha256: str) -> bytes:
         """The exact bytes stored under ``sha256``, verified against the hash.
@@ -274,6 +307,11 @@ def _aead(key: bytes):
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     return AESGCM(key)
+
+
+@lru_cache(maxsize=4)
+def _cached_aead(key: bytes):
+    return _aead(key)
 
 
 def _seal_with(aead, data: bytes, associated: bytes) -> bytes:

@@ -23,6 +23,7 @@ import compileall
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -68,13 +69,18 @@ def _run(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tu
 
 #: The index engine of the archives built (--engine); None: the default.
 ENGINE: str | None = None
+#: Their `[import] workers` (--workers); None: the default (one per CPU).
+WORKERS: int | None = None
 
 
 def _fresh_archive(data: Path, corpus: Path) -> None:
     shutil.rmtree(data, ignore_errors=True)
     _run(DOSSIER + ["--data-dir", str(data), "init"] + (["--engine", ENGINE] if ENGINE else []))
     config = data / "dossier.toml"
-    config.write_text(config.read_text().replace("own_domains = []", 'own_domains = ["northwind-trading.com"]'))
+    text = config.read_text().replace("own_domains = []", 'own_domains = ["northwind-trading.com"]')
+    if WORKERS is not None:
+        text = text.replace("fsync = true", f"fsync = true\nworkers = {WORKERS}")
+    config.write_text(text)
     _run(DOSSIER + ["--data-dir", str(data), "customers", "import", str(corpus / "customers.csv")])
 
 
@@ -87,9 +93,10 @@ archive = Archive(load_settings(Path({data!r})))
 t = time.perf_counter()
 report = import_paths(archive, [Path(p) for p in {paths!r}])
 elapsed = time.perf_counter() - t
+me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({{"seconds": elapsed, "report": report.summary(),
-    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "children_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}}))
+    "rss_mb": me.ru_maxrss / 1024, "children_rss_mb": children.ru_maxrss / 1024,
+    "cpu_s": me.ru_utime + me.ru_stime, "children_cpu_s": children.ru_utime + children.ru_stime}}))
 """
 
 
@@ -106,8 +113,10 @@ def measure_import(data: Path, corpus: Path, paths: list[Path]) -> dict:
 
 
 def measure_stages(data: Path, corpus: Path, limit: int) -> dict:
-    """Time per stage of a sequential in-process import (the index writer in this process)."""
+    """Time per stage of a sequential in-process import (the index writer and the readers in this
+    process)."""
     import config.pipeline as pipeline
+    import config.readers as readers
     from config import Archive, load_settings
     from ingest import iter_source
 
@@ -126,14 +135,13 @@ def measure_stages(data: Path, corpus: Path, limit: int) -> dict:
 
     import index.whoosh_engine as whoosh_engine
 
-    saved = {n: getattr(pipeline, n) for n in ("parse_message", "extract_attachments", "link_message",
-                                                 "relink_replies", "_documents")}
+    saved = {n: getattr(pipeline, n) for n in ("link_message", "relink_replies", "_documents")}
+    saved_read = readers.read_raw
     saved_put, saved_add, saved_exit = archive.raw.put, pipeline._Indexer.add, pipeline._Indexer.__exit__
     saved_child, whoosh_engine.USE_CHILD_WRITER = whoosh_engine.USE_CHILD_WRITER, False
-    pipeline.parse_message = timed("parse", saved["parse_message"])
+    readers.read_raw = timed("parse and attachment text", saved_read)
     pipeline.link_message = timed("link", saved["link_message"])
     pipeline.relink_replies = timed("link", saved["relink_replies"])
-    pipeline.extract_attachments = timed("attachment text", saved["extract_attachments"])
     pipeline._documents = timed("index (documents)", saved["_documents"])
     archive.raw.put = timed("store", saved_put)
     pipeline._Indexer.add = timed(f"index ({archive.index.engine_name})", saved_add)
@@ -147,12 +155,14 @@ def measure_stages(data: Path, corpus: Path, limit: int) -> dict:
     spent["read"] = time.perf_counter() - t
     try:
         t = time.perf_counter()
-        with pipeline.Importer(archive, "local") as importer:
+        in_process = readers.Readers(0, analyse=archive.index.takes_analysed())
+        with pipeline.Importer(archive, "local", readers=in_process) as importer:
             importer.add(items)
         total = time.perf_counter() - t + spent["read"]
     finally:
         for name, value in saved.items():
             setattr(pipeline, name, value)
+        readers.read_raw = saved_read
         pipeline._Indexer.add, pipeline._Indexer.__exit__ = saved_add, saved_exit
         whoosh_engine.USE_CHILD_WRITER = saved_child
     accounted = sum(spent.values())
@@ -270,10 +280,11 @@ def main() -> None:
                              "(scripts/replicate_corpus.py: seconds instead of hours; no mbox)")
     parser.add_argument("--sync", action="store_true", help="also run scripts/bench_sync.py (needs Dovecot)")
     parser.add_argument("--engine", choices=["tantivy", "whoosh"], help="index engine of the archives built")
+    parser.add_argument("--workers", type=int, help="[import] workers of the archives built (0: read in-process)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    global ENGINE
-    ENGINE = args.engine
+    global ENGINE, WORKERS
+    ENGINE, WORKERS = args.engine, args.workers
 
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
@@ -312,7 +323,10 @@ def main() -> None:
     results["linking"] = measure_linking(data, truth)
     results["search"] = measure_search(data, truth, args.cli_queries)
     if not args.no_reindex:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         results["reindex_s"], _ = _run(DOSSIER + ["--data-dir", str(data), "reindex"])
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and its workers
+        results["reindex_cpu_s"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         # The rebuilt index is one segment: the size an archive has after the nightly reindex.
         sizes = _sizes(data)
         results["bytes_per_message_after_reindex"] = {k: v / n for k, v in sizes.items()}
@@ -351,7 +365,10 @@ def print_table(r: dict) -> None:
         mb = r["import_mbox"]
         rows.append(("import from mbox", f"{mb['msg_per_s']:.0f} msg/s ({mb['seconds']:.1f} s)", ""))
     rows += [
-        ("peak RSS (importer / index writer)", f"{im['rss_mb']:.0f} MB / {im['children_rss_mb']:.0f} MB", ""),
+        ("CPU (importer / its reader workers and child writer)",
+         f"{im.get('cpu_s', 0):.1f} s / {im.get('children_cpu_s', 0):.1f} s", ""),
+        ("peak RSS (importer / largest child: a reader or the index writer)",
+         f"{im['rss_mb']:.0f} MB / {im['children_rss_mb']:.0f} MB", ""),
     ]
     if "stages" in r:
         rows.append(("stage shares (sequential, first "
@@ -365,7 +382,7 @@ def print_table(r: dict) -> None:
     ]
     if "reindex_s" in r:
         rows += [
-            ("reindex", f"{r['reindex_s']:.1f} s", ""),
+            ("reindex (wall, CPU)", f"{r['reindex_s']:.1f} s, {r.get('reindex_cpu_s', 0):.1f} s", ""),
             ("bytes per message after reindex",
              ", ".join(f"{k} {v / 1024:.1f} KB" for k, v in r["bytes_per_message_after_reindex"].items()), ""),
             ("store+db+index vs Maildir after reindex", f"{r['disk_vs_maildir_after_reindex']:.2f}x", ""),

@@ -28,18 +28,18 @@ def _folder(root: Path, *messages: bytes) -> Path:
 def test_a_batch_another_writer_stored_at_the_same_moment_is_saved_again(team: Dossier, tmp_path: Path,
                                                                         monkeypatch):
     archive, other = (Archive(load_settings(team.data_dir)) for _ in range(2))
-    read_new = pipeline._read_new
+    read = pipeline.Importer._read
 
-    def meanwhile(archive_, batch):
-        read = read_new(archive_, batch)  # this writer found the message new ...
+    def meanwhile(importer_, items):
+        batch = read(importer_, items)  # this writer found the message new ...
         if not meanwhile.done:
             meanwhile.done = True  # ... and another writer commits it before this one can
             with pipeline.Importer(other, "elsewhere") as importer:
                 importer.add_batch([RawItem(data=PARENT, folder="INBOX", origin="elsewhere")])
-        return read
+        return batch
 
     meanwhile.done = False
-    monkeypatch.setattr(pipeline, "_read_new", meanwhile)
+    monkeypatch.setattr(pipeline.Importer, "_read", meanwhile)
     report = import_paths(archive, [_folder(tmp_path / "mail", PARENT, make_message(message_id="<two@x>"))])
     assert (report.stored, report.duplicates, report.seen) == (1, 1, 2)
     with archive.sessions() as session:

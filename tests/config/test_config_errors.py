@@ -49,6 +49,8 @@ def test_a_config_named_with_config_must_exist(dossier: Dossier, tmp_path: Path)
 @pytest.mark.parametrize("section, replace, problem", [
     ("import", ("batch_size = 200", "batch_size = 12345678901234567890"), "batch_size must be from 1 to 10000"),
     ("import", ("batch_size = 200", "batch_size = 0"), "batch_size must be from 1 to 10000"),
+    ("import", ("# workers = 2", "workers = -1"), "workers must be from 0 to 64"),
+    ("import", ("# workers = 2", "workers = 65"), "workers must be from 0 to 64"),
     ("accounts", None, "port must be from 1 to 65535"),
 ])
 def test_numbers_out_of_range_are_refused(dossier: Dossier, section: str, replace, problem: str):

@@ -84,9 +84,9 @@ def test_a_parser_crash_is_one_line_by_default_and_its_traceback_at_debug(dossie
     assert "failed: " in result.stdout and "parser error: RuntimeError: parser bug" in result.stdout
     assert "Traceback" not in result.output
     (folder / "c.eml").write_bytes(make_message(subject="crash me", message_id="<c2@x>", body="crash me too"))
-    with caplog.at_level(logging.DEBUG, logger="config.pipeline"):
+    with caplog.at_level(logging.DEBUG, logger="config.readers"):
         dossier.run("-vv", "import", folder)
-    records = [r for r in caplog.records if r.name == "config.pipeline" and "c.eml" in r.getMessage()]
+    records = [r for r in caplog.records if r.name == "config.readers" and "c.eml" in r.getMessage()]
     assert [r.levelno for r in records] == [logging.WARNING, logging.DEBUG]
     assert records[0].exc_info is None and records[1].exc_info is not None
     assert [h["subject"] for h in dossier.json("search", "fine")] == ["fine"]
