@@ -3,12 +3,13 @@ picklable data every engine may take instead of analysing the texts itself."""
 
 from __future__ import annotations
 
-from .analysis import iter_tokens
+from .analysis import index_tokens
 from .document import Analysed, Document
 from .fields import STEMMED_FIELDS, text_values
 
 #: One field's tokens: their terms and positions, in the order :func:`index.analysis.iter_tokens`
-#: gives (two lists: an engine can turn them into its own token objects in one ``map``).
+#: gives (two lists, from :func:`index.analysis.index_tokens`: an engine can turn them into its
+#: own token objects in one ``map``).
 Tokens = tuple[list[str], list[int]]
 
 __all__ = ["Analysed", "Tokens", "analyse_document", "field_tokens", "tokens_for"]
@@ -16,12 +17,7 @@ __all__ = ["Analysed", "Tokens", "analyse_document", "field_tokens", "tokens_for
 
 def field_tokens(name: str, text: str) -> Tokens:
     """The index tokens of ``text`` in the text field ``name``."""
-    terms: list[str] = []
-    positions: list[int] = []
-    for term, pos, _, _ in iter_tokens(text, offsets=False, stems=name in STEMMED_FIELDS):
-        terms.append(term)
-        positions.append(pos)
-    return terms, positions
+    return index_tokens(text, stems=name in STEMMED_FIELDS)
 
 
 def analyse_document(doc: Document) -> Analysed:

@@ -40,7 +40,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from . import plan as p
-from .analysis import iter_tokens
+from .analysis import index_tokens
 from .document import Document
 from .engine import MARKER, Engine, EngineWriter, Feed, IndexDatabase, OnCommitted, Page, StoredHit, WriterFeed
 from .errors import SearchIndexError
@@ -129,7 +129,7 @@ class _Lexemes:
         chunk, first = 0, None  # the chunk being written and the position it starts at
         counts: dict[str, int] = {}
         recent: deque[tuple[str, int]] = deque()  # the last OVERLAP positions' tokens
-        for term, pos, _, _ in iter_tokens(value, offsets=False, stems=stems):
+        for term, pos in zip(*index_tokens(value, stems=stems), strict=True):
             term = cut(term)
             if first is None:
                 first = pos

@@ -232,6 +232,32 @@ def measure_linking(data: Path, truth: dict) -> dict:
     return {"precision": tp / (tp + fp) if tp + fp else 1.0, "recall": tp / (tp + fn) if tp + fn else 1.0}
 
 
+def measure_relink(data: Path) -> dict:
+    """A customer edit on the customer with the most linked mail, as a user runs it: its domain
+    removed (every message it had re-linked and re-indexed), then added back."""
+    from sqlalchemy import func, select
+
+    from config import Archive, load_settings
+    from linker import Customer, CustomerDomain, Link
+
+    archive = Archive(load_settings(data))
+    try:
+        with archive.sessions() as session:
+            name, linked = session.execute(
+                select(Customer.name, func.count(Link.message_id)).join(Link, Link.customer_id == Customer.id)
+                .join(CustomerDomain, CustomerDomain.customer_id == Customer.id)
+                .group_by(Customer.id).order_by(func.count(Link.message_id).desc()).limit(1)
+            ).one()
+            domain = session.scalars(select(CustomerDomain.domain).join(Customer).where(Customer.name == name)
+                                     .order_by(CustomerDomain.domain).limit(1)).one()
+    finally:
+        archive.close()
+    base = DOSSIER + ["--data-dir", str(data), "customers", "edit", name]
+    remove_s, _ = _run(base + ["--remove-domain", domain])
+    add_s, _ = _run(base + ["--add-domain", domain])
+    return {"customer_messages": linked, "remove_domain_s": remove_s, "add_domain_s": add_s}
+
+
 def measure_notmuch(maildir: Path, work: Path, truth: dict, cli_calls: int) -> dict | None:
     if not shutil.which("notmuch"):
         return None
@@ -262,6 +288,22 @@ def measure_notmuch(maildir: Path, work: Path, truth: dict, cli_calls: int) -> d
         "search_p50_ms": 1000 * _pct(latencies, 50), "search_p95_ms": 1000 * _pct(latencies, 95),
         "all_expected_found": {k: f"{v[1]}/{v[0]}" for k, v in sorted(found.items())},
     }
+
+
+def measure_mu(maildir: Path, work: Path, count: int) -> dict | None:
+    """`mu index` of the same Maildir (mu 1.8 has no n-gram option of its own; Xapian's
+    XAPIAN_CJK_NGRAM is set as for notmuch). Its time and database size; mu's query language
+    differs from the generator's, so no search figures."""
+    if not shutil.which("mu"):
+        return None
+    home = work / "mu-home"
+    shutil.rmtree(home, ignore_errors=True)
+    env = dict(os.environ, XAPIAN_CJK_NGRAM="1")
+    _run(["mu", "init", f"--muhome={home}", f"--maildir={maildir}", "--quiet"], env)
+    seconds, _ = _run(["mu", "index", f"--muhome={home}", "--quiet"], env)
+    size = _du(home)
+    shutil.rmtree(home, ignore_errors=True)
+    return {"index_seconds": seconds, "msg_per_s": count / seconds, "size_bytes": size}
 
 
 def main() -> None:
@@ -322,6 +364,7 @@ def main() -> None:
     )
     results["linking"] = measure_linking(data, truth)
     results["search"] = measure_search(data, truth, args.cli_queries)
+    results["relink"] = measure_relink(data)
     if not args.no_reindex:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         results["reindex_s"], _ = _run(DOSSIER + ["--data-dir", str(data), "reindex"])
@@ -340,6 +383,7 @@ def main() -> None:
     if not args.no_notmuch:
         results["notmuch"] = measure_notmuch(corpus / "maildir", work, truth, args.cli_queries)
         shutil.rmtree(work / "notmuch-mail", ignore_errors=True)
+        results["mu"] = measure_mu(corpus / "maildir", work, len(truth["messages"]))
     if args.sync:
         _, out = _run([sys.executable, str(ROOT / "scripts" / "bench_sync.py"), "--messages", str(args.size),
                        "--json"])
@@ -361,6 +405,10 @@ def print_table(r: dict) -> None:
          f"notmuch new (CJK n-grams) {nm['msg_per_s']:.0f} msg/s: ratio {im['msg_per_s'] / nm['msg_per_s']:.2f}"
          if nm else ""),
     ]
+    if r.get("mu"):
+        rows.append(("mu index", f"{r['mu']['msg_per_s']:.0f} msg/s ({r['mu']['index_seconds']:.1f} s), "
+                     f"db {r['mu']['size_bytes'] / r['size'] / 1024:.1f} KB per message",
+                     f"Dossier / mu {im['msg_per_s'] / r['mu']['msg_per_s']:.2f}"))
     if "import_mbox" in r:
         mb = r["import_mbox"]
         rows.append(("import from mbox", f"{mb['msg_per_s']:.0f} msg/s ({mb['seconds']:.1f} s)", ""))
@@ -396,6 +444,9 @@ def print_table(r: dict) -> None:
          f"({r['search']['cli_daemon_outputs_differing']} outputs differing)", ""),
         ("queries with every expected hit", ", ".join(f"{k} {v}" for k, v in r["search"]["all_expected_found"].items()),
          "notmuch " + ", ".join(f"{k} {v}" for k, v in nm["all_expected_found"].items()) if nm else ""),
+        ("customer edit re-linking its mail: domain removed / added back",
+         f"{r['relink']['remove_domain_s']:.1f} / {r['relink']['add_domain_s']:.1f} s "
+         f"({r['relink']['customer_messages']:,} messages)", ""),
         ("linking precision / recall", f"{r['linking']['precision']:.3f} / {r['linking']['recall']:.3f}", ""),
     ]
     if "sync" in r:

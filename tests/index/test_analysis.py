@@ -8,6 +8,8 @@ import unicodedata
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh import highlight
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, TEXT, Schema
@@ -15,7 +17,7 @@ from whoosh.qparser import QueryParser
 from whoosh.query import Phrase, Term
 from whoosh.searching import Searcher
 
-from index.analysis import TextTokenizer, iter_tokens, normalize_text, stem, text_analyzer
+from index.analysis import TextTokenizer, index_tokens, iter_tokens, normalize_text, stem, text_analyzer
 
 DOCS = {
     "en": (
@@ -443,3 +445,24 @@ def test_shipped_unicode_tables_equal_a_fresh_computation():
         pytest.skip(f"no tables shipped for Unicode {unicodedata.unidata_version}: computed at run time")
     assert json.loads(shipped.read_text(encoding="utf-8")) == json.loads(tables_json())
     assert _tables() == compute_tables()
+
+
+# The index side's token lists (what tantivy and the postgres engine take pre-tokenized) are built
+# by a faster loop than iter_tokens; they must stay the very tokens iter_tokens gives, or a query
+# analysed by iter_tokens would miss what the index holds.
+_MIXED = st.text(alphabet=st.sampled_from(list("ab éE\u0301ｘ１2_.@-报价单謝謝谢USD\n ßﬁ〇ア한𠀀")), max_size=60)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_MIXED | st.text(max_size=40), stems=st.booleans())
+def test_index_tokens_are_exactly_iter_tokens(text: str, stems: bool) -> None:
+    expected = [(term, pos) for term, pos, _, _ in iter_tokens(text, offsets=False, stems=stems)]
+    terms, positions = index_tokens(text, stems=stems)
+    assert list(zip(terms, positions, strict=True)) == expected
+
+
+def test_index_tokens_of_a_mixed_line() -> None:
+    terms, positions = index_tokens("報價單 invoices 谢谢", stems=True)
+    assert list(zip(terms, positions, strict=True)) == [
+        ("报价", 0), ("报", 0), ("价单", 1), ("价", 1), ("单", 1),
+        ("invoices", 2), ("~invoic", 2), ("谢谢", 3), ("谢", 3)]
