@@ -239,8 +239,8 @@ def readers_for(archive: Archive, engine: str | None = None, *, storing: bool = 
     """The readers ``archive``'s config asks for, producing what its index (or a rebuild with
     ``engine``) takes and, when ``storing`` new messages, the raw store's blobs."""
     workers = archive.settings.workers
-    return Readers(auto_workers() if workers is None else workers,
-                   encoder=archive.raw.encoder if storing else None, analyse=archive.index.takes_analysed(engine))
+    return Readers(auto_workers() if workers is None else workers, encoder=archive.raw.encoder if storing else None,
+                   analyse=archive.index.takes_analysed(engine), parser=archive.settings.parser)
 
 
 def _batches(items: Iterable[RawItem], size: int) -> Iterator[list[RawItem]]:
@@ -281,7 +281,7 @@ def _import_batch(
             if message is not None:
                 report.duplicates += 1
             else:
-                outcome = read.get(sha) or read_item(item.data, item.origin)
+                outcome = read.get(sha) or read_item(item.data, item.origin, archive.settings.parser)
                 message = known[sha] = _store(session, item, sha, outcome, now, report)
                 if outcome.parsed is not None:
                     new.append((message, outcome))

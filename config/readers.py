@@ -60,21 +60,21 @@ class Read:
 Task = tuple[str, bytes, str]
 
 
-def read_raw(raw: bytes) -> tuple[ParsedMessage, Reading]:
-    """Parse a message and read it once: its text, its attachments' text, its quotes.
-    Raises ParseError."""
+def read_raw(raw: bytes, parser: str = "mail-parser") -> tuple[ParsedMessage, Reading]:
+    """Parse a message (the tree built by ``parser``) and read it once: its text, its
+    attachments' text, its quotes. Raises ParseError."""
     # The parser and the attachment readers load mail-parser, BeautifulSoup and the charset
     # detector (about 0.4 s): imported with the first message, not by every command.
     from ingest import extract_attachments, parse_message, read_message
 
-    parsed = parse_message(raw)
+    parsed = parse_message(raw, parser=parser)
     return parsed, read_message(parsed, extract_attachments(parsed.attachments))
 
 
-def read_item(raw: bytes, origin: str) -> Read:
+def read_item(raw: bytes, origin: str, parser: str = "mail-parser") -> Read:
     """:func:`read_raw` of one message, its failure kept as the reason (never raised)."""
     try:
-        return Read(*read_raw(raw))
+        return Read(*read_raw(raw, parser))
     except ParseError as exc:
         return Read(None, error=str(exc))
     except Exception as exc:  # a parser bug must not lose the message: keep it as failed
@@ -83,14 +83,15 @@ def read_item(raw: bytes, origin: str) -> Read:
         return Read(None, error=f"parser error: {type(exc).__name__}: {exc}")
 
 
-def read_tasks(tasks: Sequence[Task], encoder: Encoder | None, analyse: bool) -> list[Read]:
+def read_tasks(tasks: Sequence[Task], encoder: Encoder | None, analyse: bool,
+               parser: str = "mail-parser") -> list[Read]:
     """Everything of ``tasks`` that depends on their bytes alone (what a worker runs)."""
     from index import analyse_document, build_document
 
     out = []
     for sha, raw, origin in tasks:
         blob = encoder.encode(sha, raw) if encoder is not None and len(raw) <= ENCODE_AHEAD_MAX else None
-        read = read_item(raw, origin)
+        read = read_item(raw, origin, parser)
         if read.parsed is None:
             out.append(replace(read, blob=blob))
             continue
@@ -136,21 +137,23 @@ class Batch:
         self.futures = futures
 
 
-ReadTasks = Callable[[Sequence[Task], Encoder | None, bool], list[Read]]
+ReadTasks = Callable[[Sequence[Task], Encoder | None, bool, str], list[Read]]
 
 
 class Readers:
     """Reads batches of new messages in ``workers`` processes (0: in this one), in order.
 
-    ``encoder``: encode each message's raw store blob too; ``analyse``: produce its index tokens.
-    ``read`` is what runs per task (a module-level function, as workers import it by name).
+    ``encoder``: encode each message's raw store blob too; ``analyse``: produce its index tokens;
+    ``parser``: who builds the message trees (:data:`ingest.PARSERS`). ``read`` is what runs per
+    task (a module-level function, as workers import it by name).
     """
 
     def __init__(self, workers: int, *, encoder: Encoder | None = None, analyse: bool = False,
-                 read: ReadTasks = read_tasks) -> None:
+                 parser: str = "mail-parser", read: ReadTasks = read_tasks) -> None:
         self.workers = workers
         self.encoder = encoder
         self.analyse = analyse
+        self.parser = parser
         self._read = read
         self._pool: ProcessPoolExecutor | None = None
         self._in_process = workers <= 0
@@ -167,7 +170,7 @@ class Readers:
 
     def _submit(self, pool: ProcessPoolExecutor, chunk: list[Task]) -> Future | None:
         try:
-            return pool.submit(self._read, chunk, self.encoder, self.analyse)
+            return pool.submit(self._read, chunk, self.encoder, self.analyse, self.parser)
         except BrokenProcessPool:
             return None  # read one by one in result()
 
@@ -182,7 +185,7 @@ class Readers:
     def _gather(self, chunk: list[Task], future: Future | None) -> list[Read]:
         if future is None and (self._in_process or not chunk):
             # In this process nothing is gained by encoding ahead: the raw store does it as it writes.
-            return self._read(chunk, None, self.analyse)
+            return self._read(chunk, None, self.analyse, self.parser)
         try:
             if future is None:
                 raise BrokenProcessPool("the pool broke before the chunk was sent")
@@ -200,7 +203,7 @@ class Readers:
 
     def _alone(self, task: Task) -> Read:
         try:
-            return self._open().submit(self._read, [task], self.encoder, self.analyse).result()[0]
+            return self._open().submit(self._read, [task], self.encoder, self.analyse, self.parser).result()[0]
         except BrokenProcessPool:
             self._reset()
             sha, _, origin = task

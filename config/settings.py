@@ -73,6 +73,8 @@ class Settings:
     #: [import] workers: processes that read new messages beside the importing one (0: it reads
     #: them itself); unset, one per CPU when there are several (see config.readers).
     workers: int | None = None
+    #: [import] parser: who builds each message's tree (ingest.PARSERS).
+    parser: str = "mail-parser"
     accounts: tuple[AccountSettings, ...] = ()
     nightly: str = "30 2 * * *"
     raw_key_env: str = ""  # [raw_store] key_env: the variable holding the encryption key
@@ -124,7 +126,8 @@ _SCHEMA: dict[str, dict[str, tuple[type, object]]] = {
         "freemail_add": (list, []),
         "freemail_remove": (list, []),
     },
-    "import": {"batch_size": (int, 200), "fsync": (bool, True), "workers": (int, None)},  # None: one per CPU
+    "import": {"batch_size": (int, 200), "fsync": (bool, True), "workers": (int, None),  # None: one per CPU
+               "parser": (str, "mail-parser")},
     "daemon": {"nightly": (str, "30 2 * * *")},
     "raw_store": {"key_env": (str, ""), "key_file": (str, ""), "path": (str, "")},
     "index": {"engine": (str, "tantivy")},
@@ -350,6 +353,11 @@ def _validate(raw: dict, path: Path) -> dict:
     if values["import"]["workers"] is not None and not 0 <= values["import"]["workers"] <= MAX_WORKERS:
         raise ConfigError(f"{path}: [import] workers must be from 0 to {MAX_WORKERS} (0: read in the importing "
                           "process; leave it out for one per CPU)")
+    from ingest.message import PARSERS
+
+    if values["import"]["parser"] not in PARSERS:
+        raise ConfigError(f"{path}: [import] parser must be one of {', '.join(PARSERS)}, "
+                          f"not {values['import']['parser']!r}")
     if values["customers"]["dormant_days"] < 1:
         raise ConfigError(f"{path}: [customers] dormant_days must be at least 1")
     _check_web(values["web"], path)
@@ -435,6 +443,7 @@ def load_settings(data_dir: Path | None = None, config_path: Path | None = None)
         batch_size=int(values["import"]["batch_size"]),
         fsync=bool(values["import"]["fsync"]),
         workers=values["import"]["workers"],
+        parser=values["import"]["parser"],
         accounts=values["accounts"],
         nightly=_cron(str(values["daemon"]["nightly"]), config_path),
         raw_key_env=values["raw_store"]["key_env"],

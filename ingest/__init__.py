@@ -12,7 +12,7 @@ _EXPORTS = {
     "extract": ("AttachmentText", "ExtractLimits", "extract_attachments"),
     "folders": ("FolderAction", "FolderCursor", "FolderKey", "FolderPlan", "begin_folder", "decide_folder",
                 "finish_folder", "record_folder_error", "refresh_flags", "remap_copies", "save_cursor", "stored_uids"),
-    "message": ("ROLES", "Address", "Attachment", "ParsedMessage", "Participant", "RawItem"),
+    "message": ("PARSERS", "ROLES", "Address", "Attachment", "ParsedMessage", "Participant", "RawItem"),
     "models": ("SHORT_ID_LENGTH", "AttachmentRow", "Base", "FolderState", "Message", "MessageCopy", "ParticipantRow"),
     "parse": ("parse_message",),
     "prices": ("find_amounts",),
@@ -27,6 +27,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "PARSERS",
     "InlinePart",
     "attachment_data",
     "html_body",

@@ -72,8 +72,9 @@ except TypeError:
     _GETADDRESSES_KW = {}
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Parse one message's exact bytes into a ParsedMessage.
+def parse_message(raw: bytes, *, parser: str = "mail-parser") -> ParsedMessage:
+    """Parse one message's exact bytes into a ParsedMessage (the tree built by ``parser``, one
+    of :data:`ingest.message.PARSERS`).
 
     Tolerates a leading UTF-8 BOM, blank lines and an mbox ``From `` envelope
     line. Damage inside a message (missing boundaries, broken encoded-words,
@@ -92,7 +93,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
     # A 150 MB scan is not read by the parser: large base64 bodies are cut out, their sizes kept.
     data, elided = elide_large_bodies(_cut_long_fields(_prepare(raw, defects), defects))
     try:
-        return _parse(data, list(defects), elided)
+        return _parse(data, list(defects), elided, parser)
     except MemoryError:
         raise
     except Exception as exc:  # RecursionError deep in the stdlib, a parser bug: read what can be read
@@ -100,8 +101,8 @@ def parse_message(raw: bytes) -> ParsedMessage:
         return _read_partially(data, defects, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
 
-def _parse(data: bytes, defects: list[str], elided: list[int]) -> ParsedMessage:
-    msg, headers_only = _parse_tree(data, defects)
+def _parse(data: bytes, defects: list[str], elided: list[int], parser: str) -> ParsedMessage:
+    msg, headers_only = _parse_tree(data, defects, parser)
     if headers_only:
         return _read_partially(data, defects, "MIME nesting deeper than Python's parser can follow")
     ctx = Context(msg, defects)
@@ -284,19 +285,22 @@ def _rejoin_broken_headers(data: bytes, head_length: int, defects: list[str]) ->
     return b"".join(lines) + data[head_length:]
 
 
-def _parse_tree(data: bytes, defects: list[str]) -> tuple[email.message.Message, bool]:
+def _parse_tree(data: bytes, defects: list[str], parser: str) -> tuple[email.message.Message, bool]:
     """The message tree and whether it holds headers only (body nested too deep to parse).
 
-    mail-parser first; the stdlib parser when mail-parser fails.
+    ``parser`` first (mail-parser, or the stdlib parser with mail-parser's own settings); the
+    stdlib parser with the modern policy when that fails.
     """
     try:
+        if parser == "stdlib":
+            return email.message_from_bytes(data), False  # what mail-parser's from_bytes calls
         return mailparser.parse_from_bytes(data).message, False
-    except MailParserRecursionError:
+    except (MailParserRecursionError, RecursionError):
         return _parse_headers_only(data, defects), True
     except Exception as exc:
         # Its post-processing crashes on some damaged mail (an AttributeError on a
         # missing epilogue) that the stdlib parser reads fine.
-        log.debug("mail-parser failed (%s: %s); using the stdlib parser", type(exc).__name__, exc)
+        log.debug("%s failed (%s: %s); using the stdlib parser", parser, type(exc).__name__, exc)
     try:
         return email.message_from_bytes(data, policy=email.policy.default), False
     except RecursionError:

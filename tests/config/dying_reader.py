@@ -11,7 +11,7 @@ from config.readers import read_tasks
 DIE = b"X-Test-Kill-Reader: yes"
 
 
-def read_or_die(tasks, encoder, analyse):
+def read_or_die(tasks, encoder, analyse, parser):
     if any(DIE in raw for _, raw, _ in tasks):
         os._exit(9)
-    return read_tasks(tasks, encoder, analyse)
+    return read_tasks(tasks, encoder, analyse, parser)

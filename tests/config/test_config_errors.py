@@ -51,9 +51,10 @@ def test_a_config_named_with_config_must_exist(dossier: Dossier, tmp_path: Path)
     ("import", ("batch_size = 200", "batch_size = 0"), "batch_size must be from 1 to 10000"),
     ("import", ("# workers = 2", "workers = -1"), "workers must be from 0 to 64"),
     ("import", ("# workers = 2", "workers = 65"), "workers must be from 0 to 64"),
+    ("import", ("# workers = 2", 'parser = "lxml"'), "[import] parser must be one of mail-parser, stdlib, not 'lxml'"),
     ("accounts", None, "port must be from 1 to 65535"),
 ])
-def test_numbers_out_of_range_are_refused(dossier: Dossier, section: str, replace, problem: str):
+def test_values_out_of_range_are_refused(dossier: Dossier, section: str, replace, problem: str):
     config = dossier.data_dir / "dossier.toml"
     text = config.read_text()
     if replace:

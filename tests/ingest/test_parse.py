@@ -414,3 +414,21 @@ def test_corpus_mime_edge_parses_or_raises_parse_error() -> None:
             failed.add(path.relative_to(CORPUS).as_posix())
     assert count >= 700
     assert failed == _NOT_MESSAGES
+
+
+_SAMPLE = DATA.parents[1] / "sample" / "mailbox"
+_PARITY_FILES = sorted([*DATA.rglob("*.eml"), *_SAMPLE.glob("*/cur/*"), *_SAMPLE.glob("*/new/*"),
+                        *_SAMPLE.glob("cur/*"), *_SAMPLE.glob("new/*")])
+
+
+@pytest.mark.parametrize("path", _PARITY_FILES, ids=lambda p: p.name)
+def test_the_stdlib_parser_reads_every_message_as_mail_parser_does(path: Path) -> None:
+    # [import] parser = "stdlib" skips mail-parser's own reading of the tree, never what is read.
+    raw = path.read_bytes()
+    try:
+        expected = parse_message(raw)
+    except ParseError as exc:
+        with pytest.raises(ParseError, match=re.escape(str(exc))):
+            parse_message(raw, parser="stdlib")
+        return
+    assert parse_message(raw, parser="stdlib") == expected
