@@ -71,6 +71,8 @@ def _run(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tu
 ENGINE: str | None = None
 #: Their `[import] workers` (--workers); None: the default (one per CPU).
 WORKERS: int | None = None
+#: Their `[import] parser` (--parser); None: the default (mail-parser).
+PARSER: str | None = None
 
 
 def _fresh_archive(data: Path, corpus: Path) -> None:
@@ -80,6 +82,8 @@ def _fresh_archive(data: Path, corpus: Path) -> None:
     text = config.read_text().replace("own_domains = []", 'own_domains = ["northwind-trading.com"]')
     if WORKERS is not None:
         text = text.replace("fsync = true", f"fsync = true\nworkers = {WORKERS}")
+    if PARSER is not None:
+        text = text.replace("fsync = true", f'fsync = true\nparser = "{PARSER}"')
     config.write_text(text)
     _run(DOSSIER + ["--data-dir", str(data), "customers", "import", str(corpus / "customers.csv")])
 
@@ -323,10 +327,11 @@ def main() -> None:
     parser.add_argument("--sync", action="store_true", help="also run scripts/bench_sync.py (needs Dovecot)")
     parser.add_argument("--engine", choices=["tantivy", "whoosh"], help="index engine of the archives built")
     parser.add_argument("--workers", type=int, help="[import] workers of the archives built (0: read in-process)")
+    parser.add_argument("--parser", choices=["mail-parser", "stdlib"], help="[import] parser of the archives built")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    global ENGINE, WORKERS
-    ENGINE, WORKERS = args.engine, args.workers
+    global ENGINE, WORKERS, PARSER
+    ENGINE, WORKERS, PARSER = args.engine, args.workers, args.parser
 
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
