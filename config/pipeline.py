@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from index import Document, SearchIndexError, build_document, complete_document
 from ingest import (
+    SHORT_ID_LENGTH,
     Message,
     RawItem,
     RawStoreError,
@@ -384,17 +385,35 @@ class _Indexer:
         feed.__exit__(exc_type, exc, tb)
 
 
-def _documents_for(archive: Archive, session: Session, messages: Sequence[Message],
-                   readers: Readers) -> list[tuple[int, Document]]:
-    """The index documents of stored ``messages``, re-read from the raw store by ``readers``."""
-    customers = customers_by_message(session, [m.id for m in messages])
+#: Stored messages re-read per chunk by a reindex (fewer when their raw bytes exceed BATCH_BYTES).
+REINDEX_CHUNK = 500
+
+#: A stored message to re-read: its id and SHA-256 (and raw size, for cutting chunks).
+_StoredRow = tuple[int, str, int]
+
+
+def _read_stored(archive: Archive, rows: Sequence[_StoredRow], readers: Readers) -> tuple[list[int], Batch]:
+    """Start re-reading stored messages from the raw store (in ``readers``' workers); return
+    their ids and the batch to wait for with :func:`_documents_read`."""
     tasks = []
-    for message in messages:
+    for _, sha, _ in rows:
         try:
-            tasks.append((message.sha256, archive.raw.get(message.sha256), message.short_id))
+            tasks.append((sha, archive.raw.get(sha), sha[:SHORT_ID_LENGTH]))
         except RawStoreError as exc:  # one lost blob must not stop a reindex
-            log.warning("message %s cannot be indexed: %s", message.short_id, exc)
-    read = readers.result(readers.submit(tasks))
+            log.warning("message %s cannot be indexed: %s", sha[:SHORT_ID_LENGTH], exc)
+    return [ident for ident, _, _ in rows], readers.submit(tasks)
+
+
+def _documents_read(session: Session, ids: Sequence[int], batch: Batch,
+                    readers: Readers) -> list[tuple[int, Document]]:
+    """The index documents of the stored messages ``ids``, once ``readers`` have read ``batch``
+    (from :func:`_read_stored`); their attachments' text status is recorded in ``session``."""
+    read = readers.result(batch)
+    messages = session.scalars(
+        select(Message).where(Message.id.in_(ids)).order_by(Message.id)
+        .options(selectinload(Message.attachments), selectinload(Message.copies))
+    ).all()
+    customers = customers_by_message(session, [m.id for m in messages])
     docs = []
     # The attachments' text status is written when the caller commits, not at the next lazy
     # load: a write transaction held across parsing and extraction would block imports.
@@ -411,27 +430,51 @@ def _documents_for(archive: Archive, session: Session, messages: Sequence[Messag
     return docs
 
 
+def _stored_chunks(rows: Sequence[_StoredRow], size: int) -> Iterator[Sequence[_StoredRow]]:
+    """``rows`` cut into chunks of ``size`` messages or :data:`BATCH_BYTES` of raw bytes."""
+    start, total = 0, 0
+    for n, (_, _, raw_size) in enumerate(rows):
+        total += raw_size
+        if n + 1 - start >= size or total >= BATCH_BYTES:
+            yield rows[start:n + 1]
+            start, total = n + 1, 0
+    if start < len(rows):
+        yield rows[start:]
+
+
 def index_pending(archive: Archive) -> int:
     """Index the stored messages that are not indexed yet (after a crash, a relink or a reindex
-    that raced an import); return how many were indexed."""
+    that raced an import); return how many were indexed. The next batch is read (in the
+    workers) while this one is indexed."""
     done, last_id = 0, 0
+    ahead: deque[tuple[list[int], Batch]] = deque()
     with _Indexer(archive) as indexer, readers_for(archive, storing=False) as readers:
         while True:
+            if last_id is not None:
+                with archive.sessions() as session:
+                    rows = session.execute(
+                        select(Message.id, Message.sha256, Message.size)
+                        .where(Message.status == "ok", Message.indexed_at.is_(None), Message.id > last_id)
+                        .order_by(Message.id)
+                        .limit(archive.settings.batch_size)
+                    ).all()
+                if rows:
+                    last_id = rows[-1][0]
+                    ahead.extend(_read_stored(archive, chunk, readers)
+                                 for chunk in _stored_chunks(rows, archive.settings.batch_size))
+                    if len(ahead) < 2:
+                        continue  # one batch read ahead of the one indexed
+                else:
+                    last_id = None
+            if not ahead:
+                return done
+            ids, batch = ahead.popleft()
             with archive.sessions.begin() as session:  # commits the attachments' text status
-                messages = session.scalars(
-                    select(Message)
-                    .where(Message.status == "ok", Message.indexed_at.is_(None), Message.id > last_id)
-                    .order_by(Message.id)
-                    .limit(archive.settings.batch_size)
-                ).all()
-                if not messages:
-                    return done
-                last_id = messages[-1].id
-                docs = _documents_for(archive, session, messages, readers)
+                docs = _documents_read(session, ids, batch, readers)
             indexer.add(docs)
             indexed = {mid for mid, _ in docs}
-            skipped = [m.id for m in messages if m.id not in indexed]
-            if skipped:  # no longer parses: mark it so it is not retried on every run
+            skipped = [i for i in ids if i not in indexed]
+            if skipped:  # no longer parses (or its raw file is lost): not retried on every run
                 with archive.sessions.begin() as session:
                     set_indexed_at(session, skipped, utcnow())
             done += len(docs)
@@ -456,14 +499,20 @@ def reindex(archive: Archive, progress: Progress = no_progress, *, engine: str |
             Message.status == "ok", Message.id <= last_id)) or 0
 
     def documents() -> Iterator[tuple[int, Document]]:
+        # Each chunk is read (in the workers) while the one before it is indexed.
         with archive.sessions() as session, readers_for(archive, engine, storing=False) as readers:
-            ids = session.scalars(select(Message.id).where(Message.status == "ok", Message.id <= last_id)
-                                  .order_by(Message.id)).all()
-            for start in range(0, len(ids), 500):
-                chunk = session.scalars(select(Message).where(Message.id.in_(ids[start:start + 500]))).all()
-                yield from _documents_for(archive, session, chunk, readers)
-                session.commit()  # the attachments' text status
-                session.expunge_all()
+            rows = session.execute(select(Message.id, Message.sha256, Message.size)
+                                   .where(Message.status == "ok", Message.id <= last_id)
+                                   .order_by(Message.id)).all()
+            session.rollback()
+            ahead: deque[tuple[list[int], Batch]] = deque()
+            for chunk in itertools.chain(_stored_chunks(rows, REINDEX_CHUNK), [None]):
+                if chunk is not None:
+                    ahead.append(_read_stored(archive, chunk, readers))
+                while ahead and (len(ahead) > 1 or chunk is None):
+                    yield from _documents_read(session, *ahead.popleft(), readers)
+                    session.commit()  # the attachments' text status
+                    session.expunge_all()
 
     def verify(count: int) -> None:
         if engine is not None and count != expected:

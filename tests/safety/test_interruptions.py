@@ -69,10 +69,10 @@ def test_a_parser_crash_is_one_line_by_default_and_its_traceback_at_debug(dossie
                                                                           monkeypatch, caplog):
     import ingest
 
-    def crash(raw: bytes):  # stands in for a parser bug on one message (the bug itself is not the point)
+    def crash(raw: bytes, **options):  # stands in for a parser bug on one message (the bug itself is not the point)
         if b"crash me" in raw:
             raise RuntimeError("parser bug")
-        return real(raw)
+        return real(raw, **options)
 
     real = ingest.parse_message
     monkeypatch.setattr(ingest, "parse_message", crash)
