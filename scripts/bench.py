@@ -89,10 +89,20 @@ def _fresh_archive(data: Path, corpus: Path) -> None:
 
 
 _IMPORT_CHILD = """
-import json, resource, sys, time
+import json, re, resource, sys, threading, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from config import Archive, import_paths, load_settings
+# Peak RSS counts the index files tantivy maps and reads (file pages, the page cache's) as well as
+# the process's own memory: sampled apart, the anonymous part is what the process holds.
+peaks = {{"RssAnon": 0, "RssFile": 0}}
+def sample():
+    while True:
+        status = open("/proc/self/status").read()
+        for key in peaks:
+            peaks[key] = max(peaks[key], int(re.search(key + r":\\s+(\\d+)", status).group(1)))
+        time.sleep(0.2)
+threading.Thread(target=sample, daemon=True).start()
 archive = Archive(load_settings(Path({data!r})))
 t = time.perf_counter()
 report = import_paths(archive, [Path(p) for p in {paths!r}])
@@ -100,6 +110,7 @@ elapsed = time.perf_counter() - t
 me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({{"seconds": elapsed, "report": report.summary(),
     "rss_mb": me.ru_maxrss / 1024, "children_rss_mb": children.ru_maxrss / 1024,
+    "rss_anon_peak_mb": peaks["RssAnon"] / 1024, "rss_file_peak_mb": peaks["RssFile"] / 1024,
     "cpu_s": me.ru_utime + me.ru_stime, "children_cpu_s": children.ru_utime + children.ru_stime}}))
 """
 
