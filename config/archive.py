@@ -18,7 +18,7 @@ from ingest import Message, RawStore
 
 from .db import check_url, make_engine, make_sessionmaker
 from .identity import check_before_connecting, establish_identity
-from .runtime import resume_collector
+from .runtime import limit_malloc_arenas, resume_collector
 from .settings import Settings, raw_store_key
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ class Archive:
 
     def __init__(self, settings: Settings) -> None:
         resume_collector()
+        limit_malloc_arenas()
         self.settings = settings
         check_before_connecting(settings)
         self.engine = make_engine(settings.database_url, source=settings.database_source)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import stat
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -47,6 +48,33 @@ def loose_permissions(data_dir: Path) -> list[Path]:
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             loose.append(path)
     return loose
+
+
+#: glibc's malloc arenas at most in a process that opens an archive. Each thread that allocates
+#: gets an arena of its own (up to eight per CPU) and keeps what is freed there: tantivy's indexing
+#: and merge threads made an import's memory grow with the archive (30,000 messages in five
+#: folders, one process: 203 -> 344 MB of anonymous memory), where two arenas held it at 244 MB.
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
+_arenas_limited = False
+
+
+def limit_malloc_arenas() -> None:
+    """Limit glibc's malloc arenas to :data:`MALLOC_ARENAS` in this process, before the index
+    writer's threads start. A no-op off Linux, without glibc's ``mallopt``, a second time, and
+    when ``MALLOC_ARENA_MAX`` is set in the environment (the user's own choice stands)."""
+    global _arenas_limited
+    if _arenas_limited or "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
+        return
+    _arenas_limited = True
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
 
 
 _collector_paused = False
