@@ -450,7 +450,9 @@ def index_pending(archive: Archive) -> int:
     ahead: deque[tuple[list[int], Batch]] = deque()
     with _Indexer(archive) as indexer, readers_for(archive, storing=False) as readers:
         while True:
-            if last_id is not None:
+            # One batch is read ahead of the one indexed (more only when a batch's raw bytes were
+            # cut into several chunks): the raw bytes held at once stay bounded.
+            if last_id is not None and len(ahead) < 2:
                 with archive.sessions() as session:
                     rows = session.execute(
                         select(Message.id, Message.sha256, Message.size)
@@ -462,10 +464,8 @@ def index_pending(archive: Archive) -> int:
                     last_id = rows[-1][0]
                     ahead.extend(_read_stored(archive, chunk, readers)
                                  for chunk in _stored_chunks(rows, archive.settings.batch_size))
-                    if len(ahead) < 2:
-                        continue  # one batch read ahead of the one indexed
-                else:
-                    last_id = None
+                    continue
+                last_id = None
             if not ahead:
                 return done
             ids, batch = ahead.popleft()
